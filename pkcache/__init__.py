@@ -1,0 +1,37 @@
+"""pkcache: a disk-backed cache for function results, with stable keys and signed entries."""
+
+from __future__ import annotations
+
+from ._cache import Cache, CacheStats, EntryInfo, FunctionSummary, VerifyReport, cached
+from ._decorator import BoundCachedFunction, CachedFunction, CacheInfo
+from ._errors import (
+    CorruptEntryError,
+    EntryError,
+    ForgedEntryError,
+    InvalidOptionError,
+    InvalidOptionTypeError,
+    PkcacheError,
+    UnhashableArgumentError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BoundCachedFunction",
+    "Cache",
+    "CacheInfo",
+    "CacheStats",
+    "CachedFunction",
+    "CorruptEntryError",
+    "EntryError",
+    "EntryInfo",
+    "ForgedEntryError",
+    "FunctionSummary",
+    "InvalidOptionError",
+    "InvalidOptionTypeError",
+    "PkcacheError",
+    "UnhashableArgumentError",
+    "VerifyReport",
+    "__version__",
+    "cached",
+]

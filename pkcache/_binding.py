@@ -1,0 +1,94 @@
+"""Bind a call to its function's signature, so every spelling of one call gives one key."""
+
+from __future__ import annotations
+
+import inspect
+import reprlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ._errors import InvalidOptionError
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_SUMMARY_LIMIT = 200
+
+
+class ArgumentBinder:
+    """Maps ``(args, kwargs)`` to the tuple of argument values a key is made from.
+
+    Defaults are applied and ``ignore``d parameters dropped, so ``f(1)``, ``f(1, 2)``,
+    ``f(x=1)`` and ``f(y=2, x=1)`` give the same tuple when ``y`` defaults to 2.
+    """
+
+    def __init__(self, func: Callable[..., Any], ignore: Iterable[str]) -> None:
+        self._signature = inspect.signature(func)
+        params = list(self._signature.parameters.values())
+        self.ignore = frozenset(ignore)
+        has_var_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+        unknown = sorted(self.ignore - {p.name for p in params})
+        if unknown and not has_var_keyword:
+            raise InvalidOptionError(
+                f"ignore={unknown!r}: {getattr(func, '__qualname__', func)!r} has no parameter named "
+                + ", ".join(unknown)
+            )
+        self._kept = [p for p in params if p.name not in self.ignore]
+        # The fast path: only positional parameters, called positionally. The values are
+        # the arguments plus the defaults of the parameters left out.
+        self._simple = all(p.kind in _POSITIONAL for p in params)
+        self._count = len(params)
+        required = [p for p in params if p.default is inspect.Parameter.empty]
+        self._first_default = len(required) if params[: len(required)] == required else self._count + 1
+        self._defaults = tuple(p.default for p in params[len(required) :]) if self._simple else ()
+        self._keep_index = None if len(self._kept) == len(params) else [params.index(p) for p in self._kept]
+
+    def values(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        """Return the canonical argument values; raises ``TypeError`` as the call itself would."""
+        if not kwargs and self._simple and self._first_default <= len(args) <= self._count:
+            values = args + self._defaults[len(args) - self._first_default :]
+            if self._keep_index is None:
+                return values
+            return tuple(values[i] for i in self._keep_index)
+        return tuple(value for _name, value in self.named(args, kwargs))
+
+    def named(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
+        """Return ``(parameter, value)`` pairs of the kept parameters, defaults applied."""
+        bound = self._signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        pairs = []
+        for param in self._kept:
+            value = bound.arguments[param.name]
+            if param.kind is inspect.Parameter.VAR_KEYWORD and self.ignore:
+                value = {k: v for k, v in value.items() if k not in self.ignore}
+            pairs.append((param.name, value))
+        return pairs
+
+
+class _Summary(reprlib.Repr):
+    """A ``repr`` that never formats a large object whole."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxstring = 40
+        self.maxother = 40
+        self.maxlevel = 3
+
+    def repr_instance(self, obj: Any, level: int) -> str:
+        # reprlib would call repr() on the whole object and cut it afterwards: slow and
+        # huge for a big array or frame. Describe its type and shape instead.
+        kind = type(obj).__qualname__
+        shape = getattr(obj, "shape", None)
+        if isinstance(shape, tuple):
+            return f"<{kind} shape={shape} dtype={getattr(obj, 'dtype', '?')}>"
+        try:
+            return f"<{kind} len={len(obj)}>"
+        except TypeError:  # no len(): the type is all we say
+            return f"<{kind}>"
+
+
+_SUMMARY = _Summary()
+
+
+def summarize(pairs: list[tuple[str, Any]]) -> str:
+    """Return a short, bounded, readable description of a call's arguments."""
+    text = ", ".join(f"{name}={_SUMMARY.repr(value)}" for name, value in pairs)
+    return text if len(text) <= _SUMMARY_LIMIT else text[: _SUMMARY_LIMIT - 3] + "..."

@@ -1,0 +1,346 @@
+"""``Cache``: a cache directory as an object, and the ``cached`` decorator bound to it."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, overload
+
+from . import _codec
+from ._decorator import CachedFunction, P, R, wrap
+from ._errors import EntryError, ForgedEntryError, InvalidOptionError
+from ._localstore import DirectoryStore
+from ._options import DEFAULT_LOCK_TIMEOUT, check_bool, check_directory, check_timeout, make_options
+from ._secret import load_secret
+from ._store import EntryStat
+
+DIR_ENV = "PKCACHE_DIR"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def default_directory() -> Path:
+    """Return ``$PKCACHE_DIR`` if set, else the user's cache folder for pkcache."""
+    env = os.environ.get(DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs  # imported here: most runs never need the default folder
+
+    return Path(platformdirs.user_cache_dir("pkcache"))
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """One stored result, as ``Cache.entries()`` and ``pkcache list --function`` show it."""
+
+    function: str
+    key: str
+    size: int
+    created: float
+    version: str
+    stale: bool  # written by another version of the function's code (or another version=)
+    location: str
+
+
+@dataclass
+class FunctionSummary:
+    """The stored results of one function."""
+
+    function: str
+    namespace: str
+    entries: int = 0
+    size: int = 0
+    stale: int = 0
+    newest: float | None = None
+    oldest: float | None = None
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """Totals of a cache directory."""
+
+    directory: str
+    functions: int
+    entries: int
+    size: int
+    stale: int
+
+
+@dataclass
+class VerifyReport:
+    """What ``Cache.verify`` found: entries checked, and the bad ones it removed."""
+
+    checked: int = 0
+    corrupt: list[str] = field(default_factory=list)  # truncated or garbled
+    forged: list[str] = field(default_factory=list)  # signature does not verify
+
+    @property
+    def ok(self) -> bool:
+        return not self.corrupt and not self.forged
+
+
+class Cache:
+    """A cache directory: the decorator bound to it, and listing, clearing and checking it.
+
+    Creating a ``Cache`` touches nothing on disk; the directory is made (mode 0700) on
+    the first store.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str] | None = None,
+        *,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        durable: bool = False,
+    ) -> None:
+        checked = check_directory(directory, "directory")
+        self.directory = Path(checked).expanduser() if checked is not None else default_directory()
+        self.lock_timeout = check_timeout(lock_timeout, "lock_timeout")
+        self.durable = check_bool(durable, "durable")
+        self.store = DirectoryStore(self.directory)
+        self._signer: _codec.Signer | None = None
+
+    def __repr__(self) -> str:
+        return f"pkcache.Cache({str(self.directory)!r})"
+
+    @property
+    def signer(self) -> _codec.Signer:
+        """The entry signer, made from the user's secret on first use."""
+        if self._signer is None:
+            self._signer = _codec.Signer(load_secret())
+        return self._signer
+
+    @overload
+    def cached(self, func: Callable[P, R], /) -> CachedFunction[P, R]: ...
+    @overload
+    def cached(
+        self,
+        func: None = None,
+        /,
+        *,
+        ttl: Any = None,
+        ignore: Any = (),
+        version: str | int | None = None,
+        key: Callable[..., Any] | None = None,
+        lock_timeout: float | None = None,
+        durable: bool | None = None,
+    ) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
+    def cached(
+        self,
+        func: Callable[P, R] | None = None,
+        /,
+        *,
+        ttl: Any = None,
+        ignore: Any = (),
+        version: str | int | None = None,
+        key: Callable[..., Any] | None = None,
+        lock_timeout: float | None = None,
+        durable: bool | None = None,
+    ) -> Any:
+        """Cache ``func``'s results in this directory; see ``pkcache.cached`` for the options."""
+        options = make_options(
+            ttl=ttl,
+            ignore=ignore,
+            version=version,
+            key=key,
+            lock_timeout=self.lock_timeout if lock_timeout is None else lock_timeout,
+            durable=self.durable if durable is None else durable,
+        )
+        return _decorate(func, lambda f: wrap(f, options, self))
+
+    # -- inspecting -------------------------------------------------------------------
+
+    def functions(self) -> list[FunctionSummary]:
+        """Return one summary per function with stored results, sorted by name."""
+        summaries = []
+        for namespace in self.store.namespaces():
+            manifest = self.store.read_manifest(namespace) or {}
+            summary = FunctionSummary(str(manifest.get("name", namespace)), namespace)
+            current = manifest.get("current_version")
+            for entry in self.store.entries(namespace):
+                summary.entries += 1
+                summary.size += entry.size
+                summary.stale += current is not None and entry.version != current
+                summary.newest = max(summary.newest or entry.created, entry.created)
+                summary.oldest = min(summary.oldest or entry.created, entry.created)
+            summaries.append(summary)
+        return sorted(summaries, key=lambda s: s.function)
+
+    def entries(self, function: str | None = None) -> list[EntryInfo]:
+        """Return every stored result, or those of functions matching ``function``, newest first."""
+        found = []
+        for summary in self._matching(function):
+            current = (self.store.read_manifest(summary.namespace) or {}).get("current_version")
+            for entry in self.store.entries(summary.namespace):
+                stale = current is not None and entry.version != current
+                found.append(
+                    EntryInfo(
+                        summary.function, entry.key, entry.size, entry.created, entry.version, stale, entry.location
+                    )
+                )
+        return sorted(found, key=lambda e: e.created, reverse=True)
+
+    def stats(self) -> CacheStats:
+        """Return the totals of this directory."""
+        summaries = self.functions()
+        return CacheStats(
+            str(self.directory),
+            len(summaries),
+            sum(s.entries for s in summaries),
+            sum(s.size for s in summaries),
+            sum(s.stale for s in summaries),
+        )
+
+    def describe(self, key_prefix: str) -> dict[str, Any]:
+        """Return the metadata of the entry whose key starts with ``key_prefix``; never unpickles.
+
+        Raises ``KeyError`` if no entry matches and ``InvalidOptionError`` if several do.
+        """
+        matches = [e for e in self._all_stats() if e.key.startswith(key_prefix.lower())]
+        if not matches:
+            raise KeyError(key_prefix)
+        if len(matches) > 1:
+            raise InvalidOptionError(f"key prefix {key_prefix!r} matches {len(matches)} entries; give more digits")
+        entry = matches[0]
+        data = self.store.bucket(entry.namespace, entry.version).read_prefix(entry.key, 1 << 20)
+        if data is None:
+            raise KeyError(key_prefix)
+        head, size = data
+        header = _codec.read_header(head, entry.location)
+        meta = _codec.read_meta(head, header)
+        meta.update(size=size, location=entry.location, complete=size == header.total_len)
+        return meta
+
+    # -- changing ---------------------------------------------------------------------
+
+    def clear(self, function: str | None = None, *, older_than: float | None = None) -> tuple[int, int]:
+        """Remove stored results (of matching functions, written more than ``older_than`` seconds ago).
+
+        Returns (entries, bytes) removed.
+        """
+        count = size = 0
+        for summary in self._matching(function):
+            if older_than is None:
+                removed, removed_size = self.store.remove_namespace(summary.namespace)
+                count, size = count + removed, size + removed_size
+                continue
+            cutoff = time.time() - older_than
+            for entry in self.store.entries(summary.namespace):
+                if entry.created < cutoff and self.store.remove(entry):
+                    count, size = count + 1, size + entry.size
+        return count, size
+
+    def verify(self) -> VerifyReport:
+        """Check every entry's length and signature; remove and report the bad ones."""
+        report = VerifyReport()
+        for entry in self._all_stats():
+            report.checked += 1
+            bucket = self.store.bucket(entry.namespace, entry.version)
+            data = bucket.read(entry.key)
+            if data is None:  # removed while we looked
+                continue
+            try:
+                _codec.verify(entry.key, data, self.signer, entry.location)
+            except ForgedEntryError:
+                report.forged.append(entry.location)
+                self.store.remove(entry)
+            except EntryError:
+                report.corrupt.append(entry.location)
+                self.store.remove(entry)
+        return report
+
+    def _all_stats(self) -> Iterator[EntryStat]:
+        return self.store.entries()
+
+    def _matching(self, function: str | None) -> list[FunctionSummary]:
+        summaries = [
+            FunctionSummary(str((self.store.read_manifest(ns) or {}).get("name", ns)), ns)
+            for ns in self.store.namespaces()
+        ]
+        if function is None:
+            return summaries
+        return [s for s in summaries if _name_matches(s.function, function) or s.namespace == function]
+
+
+def _name_matches(name: str, pattern: str) -> bool:
+    """True if ``pattern`` is the full name, its last part (``load`` for ``pkg.data.load``) or a glob."""
+    return name == pattern or name.endswith(("." + pattern, ":" + pattern)) or fnmatch.fnmatchcase(name, pattern)
+
+
+_DEFAULT_CACHES: dict[Path, Cache] = {}
+_DEFAULT_LOCK = threading.Lock()
+
+
+def cache_for(directory: str | os.PathLike[str] | None) -> Cache:
+    """Return the shared ``Cache`` of a directory (the default one when None)."""
+    path = Path(directory).expanduser() if directory is not None else default_directory()
+    with _DEFAULT_LOCK:
+        cache = _DEFAULT_CACHES.get(path)
+        if cache is None:
+            cache = _DEFAULT_CACHES[path] = Cache(path)
+        return cache
+
+
+def default_cache() -> Cache:
+    """Return the cache of ``$PKCACHE_DIR`` or the user's cache folder, as of now."""
+    return cache_for(None)
+
+
+def _decorate(func: Any, make: Callable[[Any], Any]) -> Any:
+    if func is None:
+        return make
+    if not callable(func) and not isinstance(func, (staticmethod, classmethod)):
+        raise TypeError(f"cached() takes a function, not {type(func).__name__}")
+    return make(func)
+
+
+@overload
+def cached(func: Callable[P, R], /) -> CachedFunction[P, R]: ...
+@overload
+def cached(
+    func: None = None,
+    /,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    ttl: Any = None,
+    ignore: Any = (),
+    version: str | int | None = None,
+    key: Callable[..., Any] | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    durable: bool = False,
+) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
+def cached(
+    func: Callable[P, R] | None = None,
+    /,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    ttl: Any = None,
+    ignore: Any = (),
+    version: str | int | None = None,
+    key: Callable[..., Any] | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    durable: bool = False,
+) -> Any:
+    """Store ``func``'s results on disk; a later call with the same arguments returns the stored one.
+
+    Use bare (``@cached``) or with options (``@cached(ttl="1d")``):
+
+    - ``cache_dir``: the cache directory; default ``$PKCACHE_DIR``, else the user's cache folder.
+    - ``ttl``: seconds, a ``timedelta`` or ``"2h"``; an older result is a miss.
+    - ``ignore``: parameter names left out of the key.
+    - ``version``: a str or int; changing it makes old results misses.
+    - ``key``: a function with ``func``'s signature whose return value is hashed instead of the arguments.
+    - ``lock_timeout``: seconds to wait for another caller computing the same key before computing anyway.
+    - ``durable``: fsync each entry before it becomes visible (survives power loss; slower).
+
+    Raises ``InvalidOptionError`` (a ``ValueError``) or ``InvalidOptionTypeError`` (also a
+    ``TypeError``) at once for a bad option.
+    """
+    directory = check_directory(cache_dir, "cache_dir")
+    options = make_options(ttl=ttl, ignore=ignore, version=version, key=key, lock_timeout=lock_timeout, durable=durable)
+    cache = cache_for(directory) if directory is not None else None
+    return _decorate(func, lambda f: wrap(f, options, cache))

@@ -1,0 +1,221 @@
+"""The ``pkcache`` command: argument parsing and printing over the public API, nothing more."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ._cache import Cache, default_directory
+from ._errors import PkcacheError
+from ._units import format_age, format_size, parse_age
+
+logger = logging.getLogger("pkcache")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, no usage dump: the message says what to fix.
+        self.exit(2, f"pkcache: error: {message}\n")
+
+
+def _age_arg(text: str) -> float:
+    try:
+        return parse_age(text, option="AGE")
+    except PkcacheError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="pkcache", description="Inspect and manage a pkcache cache directory.")
+    parser.add_argument("--dir", metavar="DIR", help="cache directory (default: $PKCACHE_DIR or the user cache folder)")
+    parser.add_argument("--version", action="version", version=f"pkcache {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    commands.add_parser("path", help="print the cache directory")
+    listing = commands.add_parser("list", help="one row per function, or the entries of one function")
+    listing.add_argument("--function", metavar="NAME", help="list this function's entries (name, last part, or glob)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    info = commands.add_parser("info", help="totals for the whole directory")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    show = commands.add_parser("show", help="an entry's metadata (never unpickles it)")
+    show.add_argument("key", metavar="KEY", help="the entry's key, or a unique prefix of it")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    clear = commands.add_parser("clear", help="remove stored results")
+    clear.add_argument("--function", metavar="NAME", help="only this function's results")
+    clear.add_argument(
+        "--older-than", metavar="AGE", type=_age_arg, help="only results older than AGE (30s, 15m, 2h, 7d)"
+    )
+    clear.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    verify = commands.add_parser("verify", help="check every entry; remove corrupt or forged ones (exit 1 if any)")
+    verify.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _ago(timestamp: float | None) -> str:
+    return "-" if timestamp is None else format_age(time.time() - timestamp) + " ago"
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+def _cmd_list(cache: Cache, args: argparse.Namespace) -> int:
+    if args.function is not None:
+        entries = cache.entries(args.function)
+        if args.json:
+            _print_json([dataclasses.asdict(e) | {"args": _args_of(cache, e.key)} for e in entries])
+            return 0
+        if not entries:
+            print(f"no stored results for {args.function!r}")
+            return 0
+        rows = [["KEY", "FUNCTION", "SIZE", "CREATED", "STALE", "ARGS"]]
+        rows += [
+            [
+                e.key[:16],
+                e.function,
+                format_size(e.size),
+                _ago(e.created),
+                "yes" if e.stale else "",
+                _args_of(cache, e.key),
+            ]
+            for e in entries
+        ]
+        print(_table(rows))
+        return 0
+    functions = cache.functions()
+    if args.json:
+        _print_json([dataclasses.asdict(s) for s in functions])
+        return 0
+    if not functions:
+        print(f"no stored results in {cache.directory}")
+        return 0
+    rows = [["FUNCTION", "ENTRIES", "SIZE", "STALE", "NEWEST", "OLDEST"]]
+    rows += [
+        [s.function, str(s.entries), format_size(s.size), str(s.stale), _ago(s.newest), _ago(s.oldest)]
+        for s in functions
+    ]
+    print(_table(rows))
+    return 0
+
+
+def _args_of(cache: Cache, key: str) -> str:
+    try:
+        return str(cache.describe(key).get("args", ""))
+    except (KeyError, PkcacheError, OSError, ValueError):  # removed meanwhile, or unreadable metadata
+        return "?"
+
+
+def _cmd_info(cache: Cache, args: argparse.Namespace) -> int:
+    stats = cache.stats()
+    if args.json:
+        _print_json(dataclasses.asdict(stats))
+        return 0
+    print(f"directory  {stats.directory}")
+    print(f"functions  {stats.functions}")
+    print(f"entries    {stats.entries} ({stats.stale} stale)")
+    print(f"size       {format_size(stats.size)}")
+    return 0
+
+
+def _cmd_show(cache: Cache, args: argparse.Namespace) -> int:
+    try:
+        meta = cache.describe(args.key)
+    except KeyError:
+        return _fail(f"no entry with key {args.key!r}")
+    if args.json:
+        _print_json(meta)
+        return 0
+    for name, value in meta.items():
+        if name == "created":
+            shown = f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(value))} ({_ago(value)})"
+        elif name == "size":
+            shown = format_size(value)
+        else:
+            shown = str(value)
+        print(f"{name:16} {shown}")
+    return 0
+
+
+def _cmd_clear(cache: Cache, args: argparse.Namespace) -> int:
+    cutoff = None if args.older_than is None else time.time() - args.older_than
+    doomed = [e for e in cache.entries(args.function) if cutoff is None or e.created < cutoff]
+    if not doomed:
+        print("nothing to remove")
+        return 0
+    what = f"{len(doomed)} entries ({format_size(sum(e.size for e in doomed))})"
+    if not args.yes and sys.stdin.isatty():
+        answer = input(f"remove {what} from {cache.directory}? [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("nothing removed")
+            return 1
+    count, size = cache.clear(args.function, older_than=args.older_than)
+    print(f"removed {count} entries ({format_size(size)})")
+    return 0
+
+
+def _cmd_verify(cache: Cache, args: argparse.Namespace) -> int:
+    report = cache.verify()
+    if args.json:
+        _print_json(dataclasses.asdict(report) | {"ok": report.ok})
+    else:
+        for location in report.corrupt:
+            print(f"corrupt (truncated or garbled), removed: {location}")
+        for location in report.forged:
+            print(f"forged (signature does not verify), removed: {location}")
+        print(f"checked {report.checked} entries: {len(report.corrupt)} corrupt, {len(report.forged)} forged")
+    return 0 if report.ok else 1
+
+
+def _fail(message: str) -> int:
+    print(f"pkcache: error: {message}", file=sys.stderr)
+    return 2
+
+
+_COMMANDS = {
+    "list": _cmd_list,
+    "info": _cmd_info,
+    "show": _cmd_show,
+    "clear": _cmd_clear,
+    "verify": _cmd_verify,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(format="%(message)s", level=logging.WARNING)
+    if args.dir is not None:
+        directory = Path(args.dir).expanduser()
+        if not directory.is_dir():
+            return _fail(f"cache directory {args.dir} does not exist")
+    else:
+        directory = default_directory()
+    if args.command == "path":
+        print(directory)
+        return 0
+    try:
+        return _COMMANDS[args.command](Cache(directory), args)
+    except PkcacheError as exc:
+        return _fail(str(exc))
+    except OSError as exc:  # unreadable directory, permission denied
+        return _fail(f"{exc.strerror or exc}: {exc.filename or directory}")
+    except KeyboardInterrupt:
+        return 130

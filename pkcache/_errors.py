@@ -1,0 +1,52 @@
+"""The exceptions pkcache raises."""
+
+from __future__ import annotations
+
+
+class PkcacheError(Exception):
+    """Base class of every error pkcache raises."""
+
+
+class InvalidOptionError(PkcacheError, ValueError):
+    """A decorator, ``Cache`` or CLI option has a bad value; raised before any call runs."""
+
+
+class InvalidOptionTypeError(InvalidOptionError, TypeError):
+    """A decorator or ``Cache`` option has the wrong type."""
+
+
+class UnhashableArgumentError(PkcacheError, TypeError):
+    """An argument of a cached call cannot be turned into a stable key."""
+
+    def __init__(self, function: str, parameter: str, reason: str) -> None:
+        super().__init__(function, parameter, reason)
+        self.function = function
+        self.parameter = parameter
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return (
+            f"cannot make a cache key for {self.function}(): argument {self.parameter!r} "
+            f"cannot be pickled ({self.reason}); leave it out with ignore=[{self.parameter!r}] "
+            f"or give key= a function that returns a picklable stand-in"
+        )
+
+
+class EntryError(PkcacheError):
+    """A stored entry cannot be used; the reader treats it as a miss."""
+
+    def __init__(self, location: str, reason: str) -> None:
+        super().__init__(location, reason)
+        self.location = location
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.reason}"
+
+
+class CorruptEntryError(EntryError):
+    """An entry is truncated or garbled (a torn write, a bad disk, a foreign file)."""
+
+
+class ForgedEntryError(EntryError):
+    """An entry is well-formed but its signature does not verify: planted or altered."""

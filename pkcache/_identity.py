@@ -1,0 +1,99 @@
+"""Name a function the same way in every process, and fingerprint what its code does."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+import sys
+import types
+from collections.abc import Callable
+from typing import Any
+
+from ._keys import PICKLING_ERRORS, ArgumentHasher, new_hash
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def function_name(func: Callable[..., Any]) -> str:
+    """Return ``module.qualname``, or ``script.py:qualname`` for a function of a ``__main__`` script.
+
+    A script's folder is left out so that the name is the same on every machine.
+    """
+    module = getattr(func, "__module__", None) or "__main__"
+    qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
+    if module == "__main__":
+        main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+        label = os.path.basename(main_file) if main_file else "__main__"
+        return f"{label}:{qualname}"
+    return f"{module}.{qualname}"
+
+
+def folder_name(name: str) -> str:
+    """Return a readable, filesystem-safe folder name for a function, unique per name."""
+    readable = _UNSAFE_NAME.sub("_", name).strip("._") or "function"
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{readable[:80]}-{digest}"
+
+
+def _feed_const(hasher: Any, const: object) -> None:
+    if isinstance(const, types.CodeType):
+        hasher.update(b"code:")
+        _feed_code(hasher, const)
+    elif isinstance(const, tuple):
+        hasher.update(b"tuple:%d:" % len(const))
+        for item in const:
+            _feed_const(hasher, item)
+    elif isinstance(const, frozenset):
+        # Set constants (``x in {"a", "b"}``) iterate in PYTHONHASHSEED order: sort them.
+        parts = []
+        for item in const:
+            sub = new_hash()
+            _feed_const(sub, item)
+            parts.append(sub.digest())
+        hasher.update(b"frozenset:%d:" % len(parts) + b"".join(sorted(parts)))
+    else:
+        text = f"{type(const).__name__}:{const!r}".encode("utf-8", "surrogatepass")
+        hasher.update(b"%d:" % len(text) + text)
+
+
+def _feed_code(hasher: Any, code: types.CodeType) -> None:
+    # What the code does, not where it sits: bytecode, constants and names, but no
+    # line numbers, positions or file names, so moving a function or adding a comment
+    # above it keeps its fingerprint.
+    for raw in (code.co_code, getattr(code, "co_exceptiontable", b"")):
+        hasher.update(b"%d:" % len(raw) + raw)
+    for names in (code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars):
+        text = "\0".join(names).encode()
+        hasher.update(b"%d:" % len(text) + text)
+    counts = (code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount, code.co_flags)
+    hasher.update(repr(counts).encode())
+    for const in code.co_consts:
+        _feed_const(hasher, const)
+
+
+def code_fingerprint(func: Callable[..., Any]) -> str:
+    """Return a hex digest of the function's bytecode, constants and closure values."""
+    hasher = new_hash(importlib.util.MAGIC_NUMBER)
+    code = getattr(func, "__code__", None)
+    if code is None:  # a builtin or a callable object: name it, there is no code to read
+        hasher.update(repr(type(func)).encode())
+        return str(hasher.hexdigest())
+    _feed_code(hasher, code)
+    # A closure's captured values change what the function returns (a factory that
+    # makes one cached function per setting), so they are part of its fingerprint.
+    for cell in getattr(func, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell: the enclosing variable is not bound yet
+            hasher.update(b"empty-cell")
+            continue
+        cell_hasher = ArgumentHasher(new_hash())
+        try:
+            cell_hasher.feed(value)
+        except PICKLING_ERRORS:  # e.g. a captured lock or lambda: fall back to its type
+            hasher.update(repr(type(value)).encode())
+        else:
+            hasher.update(cell_hasher.hexdigest().encode())
+    return str(hasher.hexdigest())

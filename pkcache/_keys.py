@@ -1,0 +1,100 @@
+"""Turn call arguments into a key that is the same in every process, on every run.
+
+The arguments are pickled (protocol 5) into a hash instead of into memory. Containers
+whose iteration order depends on insertion or on ``PYTHONHASHSEED`` (dicts, sets,
+frozensets) are replaced, wherever they occur in the object graph, by their items in a
+canonical order. Large buffers (numpy arrays and the like) reach the hash out-of-band,
+without being copied into the pickle stream.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import io
+import pickle
+from collections.abc import Callable
+from typing import Any
+
+PROTOCOL = 5
+
+# Exact types whose protocol-5 pickle is already canonical; a call whose arguments are
+# all of these takes the fast path (one ``pickle.dumps``).
+ATOMIC_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
+
+# Errors pickle raises for objects it cannot serialize (lambdas, open files, generators,
+# local classes). AttributeError is "Can't pickle local object" before Python 3.14.
+PICKLING_ERRORS = (pickle.PicklingError, TypeError, AttributeError, RecursionError)
+
+_HASH = hashlib.sha256
+
+
+def _sort_key_for(items: list[Any]) -> Callable[[Any], Any] | None:
+    """Return None when ``sorted`` alone orders ``items`` canonically, else a byte-key function."""
+    first = type(items[0]) if items else None
+    if first in (str, int, bytes) and all(type(item) is first for item in items):
+        return None
+    return canonical_bytes
+
+
+class _CanonicalPickler(pickle.Pickler):
+    """A pickler that writes dicts and sets in a canonical order wherever they occur."""
+
+    def persistent_id(self, obj: Any) -> Any:
+        kind = type(obj)
+        if kind is dict or (isinstance(obj, dict) and not isinstance(obj, collections.OrderedDict)):
+            keys = list(obj)
+            order = _sort_key_for(keys)
+            keys.sort(key=order)
+            items = tuple((k, obj[k]) for k in keys)
+            extra = getattr(obj, "default_factory", None) if kind is not dict else None
+            return ("pkcache:dict", None if kind is dict else kind, extra, items)
+        if kind is set or kind is frozenset:
+            elements = list(obj)
+            elements.sort(key=_sort_key_for(elements))
+            return ("pkcache:set", kind is frozenset, tuple(elements))
+        return None
+
+
+class _HashSink:
+    """A write-only file whose writes go into a hash (no copy of the pickle stream is kept)."""
+
+    def __init__(self, hasher: Any) -> None:
+        self.write = hasher.update
+
+
+class ArgumentHasher:
+    """Hash one value canonically: the pickle stream and out-of-band buffers, separately."""
+
+    def __init__(self, prefix: Any) -> None:
+        self._stream = prefix
+        self._buffers: Any = None
+
+    def _take_buffer(self, buffer: pickle.PickleBuffer) -> bool:
+        if self._buffers is None:
+            self._buffers = _HASH()
+        raw = buffer.raw()
+        self._buffers.update(raw.nbytes.to_bytes(8, "little"))
+        self._buffers.update(raw)
+        return False  # out-of-band: the buffer's bytes went into the hash, not the stream
+
+    def feed(self, value: Any) -> None:
+        pickler = _CanonicalPickler(_HashSink(self._stream), PROTOCOL, buffer_callback=self._take_buffer)
+        pickler.dump(value)
+
+    def hexdigest(self) -> str:
+        if self._buffers is None:
+            return str(self._stream.hexdigest())
+        return _HASH(self._stream.digest() + self._buffers.digest()).hexdigest()
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Return the canonical pickle of ``value`` (buffers in-band); used to order keys and elements."""
+    sink = io.BytesIO()
+    _CanonicalPickler(sink, PROTOCOL).dump(value)
+    return sink.getvalue()
+
+
+def new_hash(data: bytes = b"") -> Any:
+    """Return a fresh instance of the hash keys are made with."""
+    return _HASH(data)
