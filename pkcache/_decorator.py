@@ -8,6 +8,7 @@ import logging
 import os
 import pickle
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, ParamSpec, TypeVar, cast, overload
@@ -33,6 +34,7 @@ DISABLE_ENV = "PKCACHE_DISABLE"
 # (a class renamed or moved, a module gone): the entry is unusable here, so it is a miss.
 _UNPICKLE_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError)
 _MISS: Any = object()
+_RESOLVE_LOCK = threading.RLock()
 
 
 class CacheInfo(NamedTuple):
@@ -70,7 +72,8 @@ class CachedFunction(Generic[P, R]):
         self._binder = ArgumentBinder(func, options.ignore)
         self.name = function_name(func)
         self._context: _Context | None = None
-        self._bypass: bool | None = None
+        self._admin_context: _Context | None = None
+        self._bypass = False
         self._manifest_written = False
         self._hits = 0
         self._misses = 0
@@ -83,15 +86,16 @@ class CachedFunction(Generic[P, R]):
 
     def _resolve(self) -> _Context | None:
         """Build the per-function context; None when the cache is off or unusable."""
-        if self._bypass is None:
-            self._bypass = _disabled()
-            if not self._bypass:
-                try:
-                    self._context = self._build_context()
-                except OSError as exc:  # e.g. no secret can be created: run uncached
-                    self._warn("setup", "cannot use the cache for %s, running uncached: %s", self.name, exc)
-                    self._bypass = True
-        return self._context
+        with _RESOLVE_LOCK:  # threads making their first calls at once resolve it once
+            if self._context is None and not self._bypass:
+                self._bypass = _disabled()
+                if not self._bypass:
+                    try:
+                        self._context = self._admin_context or self._build_context()
+                    except OSError as exc:  # e.g. no secret can be created: run uncached
+                        self._warn("setup", "cannot use the cache for %s, running uncached: %s", self.name, exc)
+                        self._bypass = True
+            return self._context
 
     def _build_context(self) -> _Context:
         from ._cache import default_cache
@@ -317,12 +321,14 @@ class CachedFunction(Generic[P, R]):
 
     def _require_context(self) -> _Context:
         # The management methods work even with PKCACHE_DISABLE set: they inspect and
-        # clear what is on disk, they never store.
-        return self._context or self._build_context_cached()
-
-    def _build_context_cached(self) -> _Context:
-        self._context = self._build_context()
-        return self._context
+        # clear what is on disk, they never store. Their context is kept apart so that
+        # calling one does not switch caching on for a disabled function.
+        if self._context is not None:
+            return self._context
+        with _RESOLVE_LOCK:
+            if self._admin_context is None:
+                self._admin_context = self._build_context()
+            return self._admin_context
 
     @overload
     def __get__(self, instance: None, owner: type) -> CachedFunction[P, R]: ...

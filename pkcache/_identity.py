@@ -81,6 +81,8 @@ def code_fingerprint(func: Callable[..., Any]) -> str:
         hasher.update(repr(type(func)).encode())
         return str(hasher.hexdigest())
     _feed_code(hasher, code)
+    _feed_value(hasher, getattr(func, "__defaults__", None))
+    _feed_value(hasher, getattr(func, "__kwdefaults__", None))
     # A closure's captured values change what the function returns (a factory that
     # makes one cached function per setting), so they are part of its fingerprint.
     for cell in getattr(func, "__closure__", None) or ():
@@ -89,11 +91,15 @@ def code_fingerprint(func: Callable[..., Any]) -> str:
         except ValueError:  # an empty cell: the enclosing variable is not bound yet
             hasher.update(b"empty-cell")
             continue
-        cell_hasher = ArgumentHasher(new_hash())
-        try:
-            cell_hasher.feed(value)
-        except PICKLING_ERRORS:  # e.g. a captured lock or lambda: fall back to its type
-            hasher.update(repr(type(value)).encode())
-        else:
-            hasher.update(cell_hasher.hexdigest().encode())
+        _feed_value(hasher, value)
     return str(hasher.hexdigest())
+
+
+def _feed_value(hasher: Any, value: object) -> None:
+    value_hasher = ArgumentHasher(new_hash())
+    try:
+        value_hasher.feed(value)
+    except PICKLING_ERRORS:  # e.g. a captured lock or lambda: fall back to its type
+        hasher.update(repr(type(value)).encode())
+    else:
+        hasher.update(value_hasher.hexdigest().encode())

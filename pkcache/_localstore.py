@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import mmap
 import os
 import secrets
 import shutil
@@ -89,10 +90,11 @@ class DirectoryBucket:
             head = os.read(fd, _FIRST_READ)
             if len(head) < _FIRST_READ:
                 return head
-            # A large entry: read it into one writable buffer, so that arrays loaded
-            # from out-of-band buffers are writable and nothing is copied twice.
-            size = os.fstat(fd).st_size
-            data = bytearray(max(size, len(head)))
+            # A large entry: read it into one writable, page-aligned buffer, so that
+            # arrays loaded from out-of-band buffers are writable and aligned as in the
+            # file, and nothing is copied twice.
+            size = max(os.fstat(fd).st_size, len(head))
+            data = mmap.mmap(-1, size)
             view = memoryview(data)
             view[: len(head)] = head
             filled = len(head)
@@ -101,7 +103,7 @@ class DirectoryBucket:
                 if count == 0:
                     break
                 filled += count
-            return data if filled == len(data) else bytes(view[:filled])
+            return view if filled == size else bytes(view[:filled])
         finally:
             os.close(fd)
 

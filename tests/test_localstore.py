@@ -1,0 +1,125 @@
+"""The directory store: atomic writes, fan-out, listing; and the per-key lock."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pkcache._localstore import DirectoryStore, write_atomic
+from pkcache._locks import KeyLock
+
+
+def test_nothing_is_created_until_the_first_write(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path / "cache")
+    bucket = store.bucket("ns", "v1")
+    assert bucket.read("ab" * 32) is None
+    assert store.namespaces() == []
+    assert list(store.entries()) == []
+    assert not (tmp_path / "cache").exists()
+
+
+def test_write_read_fanout_and_mode(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path / "cache")
+    bucket = store.bucket("mod.f-1234", "v1")
+    key = "cd" + "0" * 62
+    bucket.write(key, [b"hello ", memoryview(b"world")])
+    path = tmp_path / "cache" / "mod.f-1234" / "v1" / "cd" / f"{key}.pkl"
+    assert path.read_bytes() == b"hello world"
+    assert bytes(bucket.read(key) or b"") == b"hello world"
+    assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "cache" / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    (entry,) = store.entries()
+    assert (entry.namespace, entry.version, entry.key, entry.size) == ("mod.f-1234", "v1", key, 11)
+    assert bucket.delete(key)
+    assert not bucket.delete(key)
+
+
+def test_large_entries_read_whole(tmp_path: Path) -> None:
+    bucket = DirectoryStore(tmp_path).bucket("ns", "v")
+    payload = os.urandom(3 * (1 << 20) + 17)
+    bucket.write("ee" * 32, [payload])
+    assert bytes(bucket.read("ee" * 32) or b"") == payload
+
+
+class _FailingSegments(list):  # type: ignore[type-arg]
+    """Segments whose second one cannot be written: a disk that fills up mid-write."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        yield b"new part"
+        raise OSError(28, "No space left on device")
+
+
+def test_a_failed_write_leaves_the_old_entry_and_no_temp_file(tmp_path: Path) -> None:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "entry.pkl").write_bytes(b"old")
+    with pytest.raises(OSError, match="No space"):
+        write_atomic(str(folder), "entry.pkl", _FailingSegments())
+    assert sorted(p.name for p in folder.iterdir()) == ["entry.pkl"]
+    assert (folder / "entry.pkl").read_bytes() == b"old"
+
+
+def test_remove_namespace_counts_what_it_removed(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path)
+    for version in ("v1", "v2"):
+        bucket = store.bucket("ns", version)
+        for index in range(3):
+            bucket.write(f"{index:02x}" * 32, [b"x" * 10])
+    store.write_manifest("ns", {"name": "f"})
+    assert store.read_manifest("ns") == {"name": "f"}
+    assert store.remove_namespace("ns") == (6, 60)
+    assert store.namespaces() == []
+
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from pkcache._locks import KeyLock
+    lock = KeyLock(sys.argv[1])
+    assert lock.acquire(5)
+    print("held", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_lock_excludes_another_process_and_survives_its_kill(tmp_path: Path) -> None:
+    path = str(tmp_path / "k.lock")
+    with subprocess.Popen([sys.executable, "-c", HOLDER, path], stdout=subprocess.PIPE, text=True) as holder:
+        _check_lock_against(holder, path)
+
+
+def _check_lock_against(holder: subprocess.Popen[str], path: str) -> None:
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "held\n"
+        lock = KeyLock(path)
+        assert lock.acquire(0.2) is False
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        # The dead holder's lock file is still there; the kernel released its flock.
+        assert os.path.exists(path)
+        assert lock.acquire(5) is True
+        lock.release()
+        assert not os.path.exists(path)
+    finally:
+        holder.kill()
+        holder.wait(10)
+
+
+def test_lock_released_after_unlink_is_not_shared(tmp_path: Path) -> None:
+    path = str(tmp_path / "k.lock")
+    first, second, third = KeyLock(path), KeyLock(path), KeyLock(path)
+    assert first.try_acquire()
+    stale_fd = os.open(path, os.O_RDWR)  # a waiter that opened the old inode
+    first.release()
+    assert second.try_acquire()  # takes a fresh file
+    assert not third.try_acquire()
+    os.close(stale_fd)
+    second.release()

@@ -1,0 +1,197 @@
+"""Behaviour across real processes: stable keys, one computation per key, kills."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pkcache
+from tests.conftest import run_python
+
+WORK_MODULE = textwrap.dedent(
+    """
+    import os, time
+    import pkcache
+
+    RUNS = os.environ["RUNS_FILE"]
+
+    @pkcache.cached
+    def summarize(config, tags):
+        with open(RUNS, "a") as f:
+            f.write(f"{os.getpid()}\\n")
+        time.sleep(float(os.environ.get("BODY_SECONDS", "0")))
+        return {"n": len(config), "tags": sorted(tags), "pid": os.getpid()}
+
+    @pkcache.cached
+    def big(n):
+        return bytes(range(256)) * (n // 256)
+    """
+)
+
+
+def make_module(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "work_mod.py").write_text(WORK_MODULE)
+    runs = tmp_path / "runs.txt"
+    return {"PYTHONPATH": str(tmp_path), "RUNS_FILE": str(runs)}
+
+
+def body_runs(env: dict[str, str]) -> list[str]:
+    path = Path(env["RUNS_FILE"])
+    return path.read_text().split() if path.exists() else []
+
+
+def wait_for(path: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"timed out waiting for {path}"
+        time.sleep(0.01)
+
+
+def test_another_interpreter_with_another_hash_seed_hits(tmp_path: Path) -> None:
+    env = make_module(tmp_path)
+    first = run_python(
+        """
+        from work_mod import summarize
+        print(summarize({"b": 2, "a": 1, "c": {"x", "y"}}, {"red", "green", "blue"})["pid"])
+        """,
+        env={**env, "PYTHONHASHSEED": "1"},
+    )
+    second = run_python(
+        """
+        from work_mod import summarize
+        config = {}
+        config["c"] = {"y", "x"}; config["a"] = 1; config["b"] = 2
+        print(summarize(config, {"blue", "green", "red"})["pid"])
+        print(summarize.cache_info().hits)
+        """,
+        env={**env, "PYTHONHASHSEED": "999"},
+    )
+    assert second.split() == [first.strip(), "1"]
+    assert len(body_runs(env)) == 1
+
+
+RACER = textwrap.dedent(
+    """
+    import os, sys, threading, time
+    from pathlib import Path
+    from work_mod import summarize
+    go = Path(sys.argv[1])
+    Path(sys.argv[2]).touch()  # ready
+    while not go.exists():
+        time.sleep(0.001)
+    results = []
+    def call():
+        results.append(summarize({"k": 1}, {"t"})["pid"])
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    print(" ".join(map(str, results)))
+    """
+)
+
+
+def test_processes_and_threads_racing_on_one_key_compute_it_once(tmp_path: Path) -> None:
+    env = {**os.environ, **make_module(tmp_path), "BODY_SECONDS": "0.5"}
+    go = tmp_path / "go"
+    racers = []
+    for index in range(4):
+        ready = tmp_path / f"ready{index}"
+        racers.append(
+            (
+                subprocess.Popen(
+                    [sys.executable, "-c", RACER, str(go), str(ready)], env=env, stdout=subprocess.PIPE, text=True
+                ),
+                ready,
+            )
+        )
+    for _proc, ready in racers:
+        wait_for(ready)
+    go.touch()
+    outputs = []
+    for proc, _ready in racers:
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0
+        outputs.extend(out.split())
+    assert len(body_runs(env)) == 1
+    assert len(outputs) == 12
+    assert len(set(outputs)) == 1
+
+
+KILLED_WRITER = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    from pkcache import _localstore
+    marker = Path(sys.argv[1])
+    real_write = os.write
+    def slow_write(fd, data):
+        if len(data) < 1 << 20:  # the secret, CACHEDIR.TAG, the entry's header
+            return real_write(fd, data)
+        written = real_write(fd, data[: len(data) // 2])
+        marker.touch()  # half of the entry is on disk: the parent kills us now
+        time.sleep(60)
+        return written
+    _localstore.os.write = slow_write
+    from work_mod import big
+    big(1 << 22)
+    """
+)
+
+
+def test_a_writer_killed_mid_write_leaves_no_entry(tmp_path: Path) -> None:
+    env = {**os.environ, **make_module(tmp_path)}
+    marker = tmp_path / "half-written"
+    with subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(marker)], env=env) as child:
+        wait_for(marker)
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    cache = pkcache.Cache(os.environ["PKCACHE_DIR"])
+    assert cache.entries() == []
+    temps = [p for p in Path(os.environ["PKCACHE_DIR"]).rglob(".tmp-*")]
+    assert len(temps) == 1  # the dead writer's temp file, never visible as an entry
+    out = run_python("from work_mod import big; print(len(big(1 << 22)), big.cache_info().misses)", env=env)
+    assert out.split() == [str(1 << 22), "1"]
+    assert cache.verify().ok
+
+
+LOOP_WRITER = textwrap.dedent(
+    """
+    import sys
+    from work_mod import big
+    print("started", flush=True)
+    n = 0
+    while True:
+        big.refresh((1 << 20) + 256 * (n % 8))
+        n += 1
+    """
+)
+
+
+def test_writers_killed_at_random_moments_never_leave_a_corrupt_entry(tmp_path: Path) -> None:
+    env = {**os.environ, **make_module(tmp_path)}
+    rng = random.Random(1234)
+    for _ in range(6):
+        with subprocess.Popen([sys.executable, "-c", LOOP_WRITER], env=env, stdout=subprocess.PIPE, text=True) as child:
+            assert child.stdout is not None
+            assert child.stdout.readline() == "started\n"
+            time.sleep(rng.uniform(0.01, 0.3))  # a random kill point, not a synchronization
+            child.send_signal(signal.SIGKILL)
+            child.wait(10)
+    report = pkcache.Cache(os.environ["PKCACHE_DIR"]).verify()
+    assert report.ok
+    assert report.checked >= 1
+    out = run_python(
+        """
+        from work_mod import big
+        sizes = [(1 << 20) + 256 * i for i in range(8)]
+        print(all(len(big(n)) == n and big(n) == bytes(range(256)) * (n // 256) for n in sizes))
+        """,
+        env=env,
+    )
+    assert out.strip() == "True"
