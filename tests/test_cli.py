@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_python
+from tests.helpers import run_python
 
 POPULATE = """
 import pkcache

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import pkcache
-from tests.conftest import mounted_tmpfs
+from tests.helpers import mounted_tmpfs
 
 
 def counting(cache: pkcache.Cache) -> tuple[pkcache.CachedFunction[[int], bytes], list[int]]:

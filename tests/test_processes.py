@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pkcache
-from tests.conftest import run_python
+from tests.helpers import run_python, wait_for
 
 WORK_MODULE = textwrap.dedent(
     """
@@ -44,13 +44,6 @@ def make_module(tmp_path: Path) -> dict[str, str]:
 def body_runs(env: dict[str, str]) -> list[str]:
     path = Path(env["RUNS_FILE"])
     return path.read_text().split() if path.exists() else []
-
-
-def wait_for(path: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"timed out waiting for {path}"
-        time.sleep(0.01)
 
 
 def test_another_interpreter_with_another_hash_seed_hits(tmp_path: Path) -> None:
@@ -195,3 +188,38 @@ def test_writers_killed_at_random_moments_never_leave_a_corrupt_entry(tmp_path: 
         env=env,
     )
     assert out.strip() == "True"
+
+
+LOCK_HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from work_mod import summarize
+    context = summarize._resolve()
+    lock = context.bucket.lock(summarize.cache_key({"k": 1}, {"t"}))
+    assert lock.acquire(5)
+    print("held", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_a_lock_held_too_long_is_computed_around(tmp_path: Path) -> None:
+    env = {**os.environ, **make_module(tmp_path)}
+    with subprocess.Popen([sys.executable, "-c", LOCK_HOLDER], env=env, stdout=subprocess.PIPE, text=True) as holder:
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline() == "held\n"
+            out = run_python(
+                """
+                import logging, sys, work_mod, pkcache
+                logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(message)s")
+                fast = pkcache.cached(lock_timeout=0.3)(work_mod.summarize.__wrapped__)
+                print(fast({"k": 1}, {"t"})["n"])
+                """,
+                env=env,
+            )
+        finally:
+            holder.kill()
+    assert out.splitlines()[-1] == "1"
+    assert "computing anyway" in out
+    assert len(body_runs(env)) == 1
