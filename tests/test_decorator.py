@@ -378,3 +378,40 @@ def test_bad_options_fail_at_decoration_time() -> None:
         pkcache.cached(42)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="directory"):
         pkcache.Cache(directory=b"x")  # type: ignore[arg-type]
+
+
+def test_default_directory_is_the_user_cache_folder(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> None:
+    monkeypatch.delenv("PKCACHE_DIR")
+    assert pkcache.Cache().directory == isolated_env / "xdg-cache" / "pkcache"
+
+    @pkcache.cached
+    def f(x: int) -> int:
+        return x
+
+    f(1)
+    assert list((isolated_env / "xdg-cache" / "pkcache").rglob("*.pkl"))
+
+
+def test_durable_entries_are_fsynced_before_they_appear(cache: pkcache.Cache, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    @cache.cached
+    def fast(x: int) -> int:
+        return x
+
+    @cache.cached(durable=True)
+    def safe(x: int) -> int:
+        return x
+
+    fast(0)  # creates the secret and the directory first
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    fast(1)
+    assert synced == []
+    safe(1)
+    assert len(synced) == 2  # the entry file, then its folder
+    assert safe(1) == 1

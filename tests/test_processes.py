@@ -223,3 +223,22 @@ def test_a_lock_held_too_long_is_computed_around(tmp_path: Path) -> None:
     assert out.splitlines()[-1] == "1"
     assert "computing anyway" in out
     assert len(body_runs(env)) == 1
+
+
+def test_hits_take_no_lock(tmp_path: Path) -> None:
+    env = {**os.environ, **make_module(tmp_path)}
+    run_python('from work_mod import summarize; summarize({"k": 1}, {"t"})', env=env)
+    with subprocess.Popen([sys.executable, "-c", LOCK_HOLDER], env=env, stdout=subprocess.PIPE, text=True) as holder:
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline() == "held\n"
+            # With the key's lock held elsewhere and a 600 s lock timeout, only a
+            # lock-free hit can return before the test's own timeout.
+            out = run_python(
+                'from work_mod import summarize; print(summarize({"k": 1}, {"t"})["n"], summarize.cache_info().hits)',
+                env=env,
+                timeout=30,
+            )
+        finally:
+            holder.kill()
+    assert out.split() == ["1", "1"]
