@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
-from . import _codec
+from . import _codec, _usage
 from ._decorator import CachedFunction, P, R, wrap
 from ._errors import EntryError, ForgedEntryError, InvalidOptionError
 from ._localstore import DirectoryStore
-from ._options import DEFAULT_LOCK_TIMEOUT, check_bool, check_directory, check_timeout, make_options
+from ._options import DEFAULT_LOCK_TIMEOUT, check_bool, check_directory, check_timeout, make_limits, make_options
+from ._pruning import Limits, PruneReport, candidates, prune
 from ._secret import load_secret
 from ._store import EntryStat
 
@@ -57,6 +58,9 @@ class FunctionSummary:
     stale: int = 0
     newest: float | None = None
     oldest: float | None = None
+    hits: int = 0  # recorded by every process
+    misses: int = 0
+    limits: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,9 @@ class CacheStats:
     entries: int
     size: int
     stale: int
+    hits: int = 0
+    misses: int = 0
+    limits: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,15 +101,23 @@ class Cache:
         self,
         directory: str | os.PathLike[str] | None = None,
         *,
+        max_size: int | str | None = None,
+        max_entries: int | None = None,
+        ttl: Any = None,
+        policy: str | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         durable: bool = False,
     ) -> None:
         checked = check_directory(directory, "directory")
         self.directory = Path(checked).expanduser() if checked is not None else default_directory()
+        # max_size, max_entries and policy bound the whole directory; ttl is the default
+        # of functions cached through this object.
+        self.limits = make_limits(max_size=max_size, max_entries=max_entries, ttl=ttl, policy=policy)
         self.lock_timeout = check_timeout(lock_timeout, "lock_timeout")
         self.durable = check_bool(durable, "durable")
         self.store = DirectoryStore(self.directory)
         self._signer: _codec.Signer | None = None
+        self._config_recorded = False
 
     def __repr__(self) -> str:
         return f"pkcache.Cache({str(self.directory)!r})"
@@ -128,6 +143,10 @@ class Cache:
         key: Callable[..., Any] | None = None,
         lock_timeout: float | None = None,
         durable: bool | None = None,
+        max_size: int | str | None = None,
+        max_entries: int | None = None,
+        policy: str | None = None,
+        depends_on: Any = (),
     ) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
     def cached(
         self,
@@ -140,10 +159,18 @@ class Cache:
         key: Callable[..., Any] | None = None,
         lock_timeout: float | None = None,
         durable: bool | None = None,
+        max_size: int | str | None = None,
+        max_entries: int | None = None,
+        policy: str | None = None,
+        depends_on: Any = (),
     ) -> Any:
         """Cache ``func``'s results in this directory; see ``pkcache.cached`` for the options."""
         options = make_options(
-            ttl=ttl,
+            ttl=self.limits.ttl if ttl is None else ttl,
+            max_size=max_size,
+            max_entries=max_entries,
+            policy=policy,
+            depends_on=depends_on,
             ignore=ignore,
             version=version,
             key=key,
@@ -156,10 +183,16 @@ class Cache:
 
     def functions(self) -> list[FunctionSummary]:
         """Return one summary per function with stored results, sorted by name."""
+        self.flush_usage()
         summaries = []
         for namespace in self.store.namespaces():
             manifest = self.store.read_manifest(namespace) or {}
             summary = FunctionSummary(str(manifest.get("name", namespace)), namespace)
+            usage = self.store.read_usage(namespace)
+            summary.hits, summary.misses = usage.hits, usage.misses
+            summary.limits = {
+                k: manifest.get(k) for k in ("max_size", "max_entries", "ttl", "policy") if manifest.get(k)
+            }
             current = manifest.get("current_version")
             for entry in self.store.entries(namespace):
                 summary.entries += 1
@@ -187,12 +220,18 @@ class Cache:
     def stats(self) -> CacheStats:
         """Return the totals of this directory."""
         summaries = self.functions()
+        limits = self._directory_limits()
         return CacheStats(
             str(self.directory),
             len(summaries),
             sum(s.entries for s in summaries),
             sum(s.size for s in summaries),
             sum(s.stale for s in summaries),
+            hits=sum(s.hits for s in summaries),
+            misses=sum(s.misses for s in summaries),
+            limits={k: v for k, v in limits.describe().items() if v is not None and k != "ttl"}
+            if limits.bounded
+            else {},
         )
 
     def describe(self, key_prefix: str) -> dict[str, Any]:
@@ -217,22 +256,89 @@ class Cache:
 
     # -- changing ---------------------------------------------------------------------
 
-    def clear(self, function: str | None = None, *, older_than: float | None = None) -> tuple[int, int]:
-        """Remove stored results (of matching functions, written more than ``older_than`` seconds ago).
+    def clear(
+        self, function: str | None = None, *, older_than: float | None = None, stale: bool = False
+    ) -> tuple[int, int]:
+        """Remove stored results; returns (entries, bytes) removed.
 
-        Returns (entries, bytes) removed.
+        With no arguments, everything. ``function`` limits it to matching functions,
+        ``older_than`` (seconds) to results written longer ago, ``stale`` to results of
+        old code versions and expired ones.
         """
         count = size = 0
         for summary in self._matching(function):
-            if older_than is None:
+            if older_than is None and not stale:
                 removed, removed_size = self.store.remove_namespace(summary.namespace)
                 count, size = count + removed, size + removed_size
                 continue
-            cutoff = time.time() - older_than
-            for entry in self.store.entries(summary.namespace):
-                if entry.created < cutoff and self.store.remove(entry):
+            for entry in self._doomed(summary.namespace, older_than, stale=stale):
+                if self.store.remove(entry):
                     count, size = count + 1, size + entry.size
         return count, size
+
+    def _doomed(self, namespace: str, older_than: float | None, *, stale: bool) -> list[EntryStat]:
+        now = time.time()
+        return [
+            c.entry
+            for c in candidates(self.store, [namespace], now=now, max_age=None)
+            if (older_than is None or now - c.entry.created > older_than) and (not stale or c.stale or c.expired)
+        ]
+
+    def prune(
+        self,
+        function: str | None = None,
+        *,
+        max_size: int | str | None = None,
+        max_entries: int | None = None,
+        max_age: Any = None,
+        policy: str | None = None,
+    ) -> PruneReport:
+        """Enforce limits now, exactly; return what was removed.
+
+        With no limits given, each function's own limits (as its decorator recorded them)
+        and then this cache's limits are enforced; expired entries and dead writers'
+        temporary files always go. Given limits apply to each matching function when
+        ``function`` is named, else to the whole directory as one pool.
+        """
+        self.flush_usage()
+        given = make_limits(max_size=max_size, max_entries=max_entries, ttl=max_age, policy=policy)
+        explicit = given.bounded or given.ttl is not None or policy is not None
+        report = PruneReport()
+        for summary in self._matching(function):
+            limits = given if explicit and function is not None else self._recorded_limits(summary.namespace)
+            report += prune(self.store, summary.namespace, limits)
+        if function is None:
+            report += prune(self.store, None, given if explicit else self._directory_limits())
+        return report
+
+    def _recorded_limits(self, namespace: str) -> Limits:
+        manifest = self.store.read_manifest(namespace) or {}
+        return Limits(
+            manifest.get("max_size"), manifest.get("max_entries"), manifest.get("ttl"), manifest.get("policy") or "lru"
+        )
+
+    def _directory_limits(self) -> Limits:
+        if self.limits.bounded:
+            return self.limits
+        config = self.store.read_config() or {}
+        return Limits(config.get("max_size"), config.get("max_entries"), None, config.get("policy") or "lru")
+
+    def record_config(self) -> None:
+        """Record this cache's directory limits, so ``pkcache info`` and ``prune`` know them."""
+        if self._config_recorded or not self.limits.bounded:
+            return
+        wanted = {
+            "max_size": self.limits.max_size,
+            "max_entries": self.limits.max_entries,
+            "policy": self.limits.policy,
+        }
+        if self.store.read_config() != wanted:
+            self.store.write_config(wanted)
+        self._config_recorded = True
+
+    def flush_usage(self) -> None:
+        """Record every pending hit and miss of this process, so listings and pruning see them."""
+        _usage.flush_all()
 
     def verify(self) -> VerifyReport:
         """Check every entry's length and signature; remove and report the bad ones."""
@@ -312,6 +418,10 @@ def cached(
     key: Callable[..., Any] | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     durable: bool = False,
+    max_size: int | str | None = None,
+    max_entries: int | None = None,
+    policy: str | None = None,
+    depends_on: Any = (),
 ) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
 def cached(
     func: Callable[P, R] | None = None,
@@ -324,6 +434,10 @@ def cached(
     key: Callable[..., Any] | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     durable: bool = False,
+    max_size: int | str | None = None,
+    max_entries: int | None = None,
+    policy: str | None = None,
+    depends_on: Any = (),
 ) -> Any:
     """Store ``func``'s results on disk; a later call with the same arguments returns the stored one.
 
@@ -336,11 +450,28 @@ def cached(
     - ``key``: a function with ``func``'s signature whose return value is hashed instead of the arguments.
     - ``lock_timeout``: seconds to wait for another caller computing the same key before computing anyway.
     - ``durable``: fsync each entry before it becomes visible (survives power loss; slower).
+    - ``max_size`` (bytes or ``"500MB"``), ``max_entries``: bounds on this function's stored
+      results, enforced as it stores; ``policy`` picks what goes first: ``"lru"`` (default),
+      ``"lfu"`` or ``"fifo"``. Results of old code versions always go first.
+    - ``depends_on``: functions whose code the result depends on; editing one makes old
+      results misses. Module-level functions of the same package that ``func`` calls by
+      name are tracked without being listed.
 
     Raises ``InvalidOptionError`` (a ``ValueError``) or ``InvalidOptionTypeError`` (also a
     ``TypeError``) at once for a bad option.
     """
     directory = check_directory(cache_dir, "cache_dir")
-    options = make_options(ttl=ttl, ignore=ignore, version=version, key=key, lock_timeout=lock_timeout, durable=durable)
+    options = make_options(
+        ttl=ttl,
+        ignore=ignore,
+        version=version,
+        key=key,
+        lock_timeout=lock_timeout,
+        durable=durable,
+        max_size=max_size,
+        max_entries=max_entries,
+        policy=policy,
+        depends_on=depends_on,
+    )
     cache = cache_for(directory) if directory is not None else None
     return _decorate(func, lambda f: wrap(f, options, cache))

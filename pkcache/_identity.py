@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._keys import PICKLING_ERRORS, ArgumentHasher, new_hash
@@ -103,3 +103,55 @@ def _feed_value(hasher: Any, value: object) -> None:
         hasher.update(repr(type(value)).encode())
     else:
         hasher.update(value_hasher.hexdigest().encode())
+
+
+def _referenced_names(code: types.CodeType) -> Iterator[str]:
+    yield from code.co_names
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _referenced_names(const)
+
+
+def _package(func: Callable[..., Any]) -> str:
+    return str(getattr(func, "__module__", None) or "__main__").split(".")[0]
+
+
+def _unwrap(value: object) -> object:
+    # A cached helper is tracked by the code of the function it wraps.
+    wrapped = getattr(value, "__wrapped__", None)
+    return wrapped if isinstance(wrapped, types.FunctionType) else value
+
+
+def dependencies(func: Callable[..., Any], explicit: tuple[Callable[..., Any], ...] = ()) -> list[types.FunctionType]:
+    """Return the functions whose code ``func``'s results depend on, besides its own.
+
+    That is every function in ``explicit`` (``depends_on=``), and every module-level
+    function of ``func``'s own top-level package that ``func``, a nested function, or
+    such a function refers to by a global name, transitively. Methods, functions of
+    other packages, functions reached as attributes (``module.helper``) and functions
+    passed as arguments are not found: list those in ``depends_on``.
+    """
+    package = _package(func)
+    found: dict[int, types.FunctionType] = {}
+    pending: list[object] = [func, *(_unwrap(f) for f in explicit)]
+    for item in explicit:
+        target = _unwrap(item)
+        if isinstance(target, types.FunctionType):
+            found[id(target)] = target
+    while pending:
+        current = pending.pop()
+        code = getattr(current, "__code__", None)
+        namespace = getattr(current, "__globals__", None)
+        if code is None or namespace is None:
+            continue
+        for name in _referenced_names(code):
+            value = _unwrap(namespace.get(name))
+            if (
+                isinstance(value, types.FunctionType)
+                and value is not func
+                and id(value) not in found
+                and _package(value) == package
+            ):
+                found[id(value)] = value
+                pending.append(value)
+    return sorted(found.values(), key=lambda f: (function_name(f), id(f)))

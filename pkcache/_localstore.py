@@ -9,20 +9,37 @@ import mmap
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ._codec import Buffer
+from ._ledger import Ledger
 from ._locks import KeyLock
-from ._store import EntryStat
+from ._store import EntryStat, TempFile
+from ._usage import Usage
+
+try:
+    import fcntl
+except ImportError:  # Windows: dead writers' temp files are found by age alone
+    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger("pkcache")
+
+# A path that does not exist, or runs through a file: either way there is nothing there.
+_ABSENT = (FileNotFoundError, NotADirectoryError)
 
 ENTRY_SUFFIX = ".pkl"
 LOCK_SUFFIX = ".lock"
 TEMP_PREFIX = ".tmp-"
 MANIFEST = "function.json"
+CONFIG = "pkcache.json"
+LEDGER = ".ledger"
+PRUNE_LOCK = ".prune.lock"
+SWEPT = ".swept"
+USAGE_LOG = "usage.log"
+USAGE_SUMMARY = "usage.json"
 _CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n# This file marks a pkcache cache directory; backup tools skip it.\n"
 )
@@ -33,11 +50,13 @@ _FIRST_READ = 1 << 16
 _FANOUT = 2
 
 
-def write_atomic(folder: str, name: str, segments: Sequence[Buffer], *, durable: bool = False) -> None:
+def write_atomic(folder: str, name: str, segments: Sequence[Buffer], *, durable: bool = False) -> int:
     """Write ``segments`` to ``folder/name`` through a temporary file and ``os.replace``.
 
     This is the only way pkcache writes a file into a cache: a reader sees the old file
     or the whole new one, and a process killed at any instant leaves no partial ``name``.
+    The temporary file is flocked while it is written, so a pruner can tell a live
+    writer's file from a dead one's. Returns the size of the file it replaced (0 if none).
     """
     temp = f"{folder}/{TEMP_PREFIX}{name}-{os.getpid()}-{secrets.token_hex(4)}"
     try:
@@ -47,6 +66,8 @@ def write_atomic(folder: str, name: str, segments: Sequence[Buffer], *, durable:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             for segment in segments:
                 view = memoryview(segment).cast("B")
                 while view:
@@ -55,7 +76,12 @@ def write_atomic(folder: str, name: str, segments: Sequence[Buffer], *, durable:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(temp, f"{folder}/{name}")
+        final = f"{folder}/{name}"
+        try:
+            replaced = os.stat(final).st_size
+        except FileNotFoundError:
+            replaced = 0
+        os.replace(temp, final)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):  # a concurrent clear removed the folder
             os.unlink(temp)
@@ -66,13 +92,15 @@ def write_atomic(folder: str, name: str, segments: Sequence[Buffer], *, durable:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+    return replaced
 
 
 class DirectoryBucket:
     """The entries of one function version: ``root/namespace/version/xx/KEY.pkl``."""
 
-    def __init__(self, store: DirectoryStore, folder: str) -> None:
+    def __init__(self, store: DirectoryStore, namespace: str, folder: str) -> None:
         self._store = store
+        self._namespace = namespace
         self._folder = folder
 
     def _path(self, key: str) -> str:
@@ -119,13 +147,18 @@ class DirectoryBucket:
 
     def write(self, key: str, segments: Sequence[Buffer], *, durable: bool = False) -> None:
         self._store.ensure_root()
-        write_atomic(f"{self._folder}/{key[:_FANOUT]}", f"{key}{ENTRY_SUFFIX}", segments, durable=durable)
+        size = sum(memoryview(s).nbytes for s in segments)
+        replaced = write_atomic(f"{self._folder}/{key[:_FANOUT]}", f"{key}{ENTRY_SUFFIX}", segments, durable=durable)
+        self._store.account(self._namespace, 0 if replaced else 1, size - replaced)
 
     def delete(self, key: str) -> bool:
+        path = self._path(key)
         try:
-            os.unlink(self._path(key))
+            size = os.stat(path).st_size
+            os.unlink(path)
         except FileNotFoundError:
             return False
+        self._store.account(self._namespace, -1, -size)
         return True
 
     def lock(self, key: str) -> KeyLock:
@@ -142,6 +175,7 @@ class DirectoryStore:
         self.root = Path(root).expanduser().absolute()
         self.location = str(self.root)
         self._root_ready = False
+        self._ledgers: dict[str | None, Ledger] = {}
 
     def ensure_root(self) -> None:
         """Create the cache directory (mode 0700) and its CACHEDIR.TAG, once per process."""
@@ -153,14 +187,17 @@ class DirectoryStore:
             write_atomic(str(self.root), tag.name, [_CACHEDIR_TAG.encode()])
         self._root_ready = True
 
+    def _folder(self, namespace: str | None) -> Path:
+        return self.root if namespace is None else self.root / namespace
+
     def bucket(self, namespace: str, version: str) -> DirectoryBucket:
-        return DirectoryBucket(self, f"{self.root}/{namespace}/{version}")
+        return DirectoryBucket(self, namespace, f"{self.root}/{namespace}/{version}")
 
     def namespaces(self) -> list[str]:
         try:
             with os.scandir(self.root) as listing:
                 return sorted(e.name for e in listing if e.is_dir(follow_symlinks=False) and not e.name.startswith("."))
-        except FileNotFoundError:
+        except _ABSENT:
             return []
 
     def entries(self, namespace: str | None = None) -> Iterator[EntryStat]:
@@ -169,25 +206,108 @@ class DirectoryStore:
                 for fan_dir in _subdirs(version_dir):
                     yield from _entries_in(ns, version_dir.name, fan_dir)
 
-    def read_manifest(self, namespace: str) -> dict[str, Any] | None:
+    # -- running totals -----------------------------------------------------------------
+
+    def _ledger(self, namespace: str | None) -> Ledger:
+        ledger = self._ledgers.get(namespace)
+        if ledger is None:
+            ledger = self._ledgers[namespace] = Ledger(str(self._folder(namespace) / LEDGER))
+        return ledger
+
+    def account(self, namespace: str, count: int, size: int) -> None:
+        """Add a store's or a removal's effect to the namespace's and the directory's totals."""
+        for scope in (namespace, None):
+            with contextlib.suppress(*_ABSENT):  # the namespace was cleared meanwhile: nothing to count
+                self._ledger(scope).add(count, size)
+
+    def totals(self, namespace: str | None = None) -> tuple[int, int]:
+        """Return the running (entries, bytes) of a namespace or of the whole directory."""
         try:
-            manifest = json.loads((self.root / namespace / MANIFEST).read_bytes())
-        except FileNotFoundError:
-            return None
-        except (ValueError, OSError) as exc:  # garbled or unreadable: the listing falls back to folder names
-            logger.warning("pkcache: ignoring unreadable manifest of %s: %s", namespace, exc)
-            return None
-        return manifest if isinstance(manifest, dict) else None
+            return self._ledger(namespace).read()
+        except _ABSENT:
+            return 0, 0
+
+    def correct_totals(self, namespace: str | None, counted: tuple[int, int], since: tuple[int, int]) -> None:
+        """Replace drifting totals by an exact count (see ``Ledger.correct``)."""
+        with contextlib.suppress(*_ABSENT):
+            self._ledger(namespace).correct(counted, since)
+
+    # -- manifests, configuration, usage ------------------------------------------------
+
+    def read_manifest(self, namespace: str) -> dict[str, Any] | None:
+        return _read_json(self.root / namespace / MANIFEST)
 
     def write_manifest(self, namespace: str, manifest: dict[str, Any]) -> None:
         self.ensure_root()
         write_atomic(str(self.root / namespace), MANIFEST, [json.dumps(manifest, indent=1).encode()])
+
+    def read_config(self) -> dict[str, Any] | None:
+        return _read_json(self.root / CONFIG)
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        self.ensure_root()
+        write_atomic(str(self.root), CONFIG, [json.dumps(config, indent=1).encode()])
+
+    def append_usage(self, namespace: str, record: dict[str, Any]) -> None:
+        """Append one usage record; ``O_APPEND`` keeps concurrent appenders' lines whole."""
+        line = json.dumps(record, separators=(",", ":")).encode() + b"\n"
+        path = self.root / namespace / USAGE_LOG
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except FileNotFoundError:
+            self.ensure_root()
+            path.parent.mkdir(exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+    def read_usage(self, namespace: str) -> Usage:
+        folder = self.root / namespace
+        return Usage.from_lines(_read_lines(folder / USAGE_SUMMARY) + _read_lines(folder / USAGE_LOG))
+
+    def compact_usage(self, namespace: str, live_keys: set[str]) -> None:
+        """Fold the usage log into the summary, forgetting entries no longer stored."""
+        folder = self.root / namespace
+        rotated = folder / f"{USAGE_LOG}.{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            os.rename(folder / USAGE_LOG, rotated)
+        except FileNotFoundError:
+            rotated = folder / USAGE_LOG  # no log: rewrite the summary alone
+        usage = Usage.from_lines(_read_lines(folder / USAGE_SUMMARY) + _read_lines(rotated))
+        summary = json.dumps(usage.summary(live_keys), separators=(",", ":")).encode()
+        with contextlib.suppress(FileNotFoundError):  # cleared meanwhile
+            write_atomic(str(folder), USAGE_SUMMARY, [summary])
+        if rotated.name != USAGE_LOG:
+            rotated.unlink(missing_ok=True)
+
+    def claim_sweep(self, namespace: str, interval: float) -> bool:
+        """True (and the time noted) if the namespace was last swept more than ``interval`` s ago."""
+        marker = self.root / namespace / SWEPT
+        try:
+            if time.time() - marker.stat().st_mtime < interval:
+                return False
+        except FileNotFoundError:
+            pass
+        marker.touch()
+        return True
+
+    # -- removal ------------------------------------------------------------------------
+
+    def prune_lock(self, namespace: str | None) -> KeyLock:
+        """Return the lock that makes pruning a namespace (or the directory) one process at a time."""
+        self.ensure_root()
+        folder = self._folder(namespace)
+        folder.mkdir(exist_ok=True)
+        return KeyLock(str(folder / PRUNE_LOCK))
 
     def remove(self, entry: EntryStat) -> bool:
         try:
             os.unlink(entry.location)
         except FileNotFoundError:
             return False
+        self.account(entry.namespace, -1, -entry.size)
         return True
 
     def remove_namespace(self, namespace: str) -> tuple[int, int]:
@@ -195,14 +315,65 @@ class DirectoryStore:
         # Whatever is left (temp files of a live writer, lock files, the manifest) goes
         # with the folder; a writer racing with this loses its store, never its result.
         shutil.rmtree(self.root / namespace, ignore_errors=True)
+        self._ledgers.pop(namespace, None)
         return len(removed), sum(e.size for e in removed)
+
+    def temp_files(self, namespace: str | None = None) -> Iterator[TempFile]:
+        """Yield the temporary files of writers, live or dead."""
+        for ns in [namespace] if namespace is not None else self.namespaces():
+            for version_dir in _subdirs(self.root / ns):
+                for fan_dir in _subdirs(version_dir):
+                    yield from _temps_in(fan_dir)
+
+    def remove_dead_temp_file(self, temp: TempFile, grace: float) -> bool:
+        """Remove a temp file older than ``grace`` seconds whose writer is gone; True if removed.
+
+        A live writer holds a flock on its temp file, so one that can be locked is a dead
+        writer's. ``grace`` covers the instant between a writer's create and its flock.
+        """
+        if time.time() - temp.modified < grace:
+            return False
+        try:
+            fd = os.open(temp.location, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:  # a live writer holds it
+                    return False
+            os.unlink(temp.location)
+            return True
+        except FileNotFoundError:  # its writer finished (renamed it) meanwhile
+            return False
+        finally:
+            os.close(fd)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(path.read_bytes())
+    except _ABSENT:
+        return None
+    except (ValueError, OSError) as exc:  # garbled or unreadable: callers fall back to defaults
+        logger.warning("pkcache: ignoring unreadable %s: %s", path, exc)
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _read_lines(path: Path) -> list[bytes]:
+    try:
+        return path.read_bytes().splitlines()
+    except _ABSENT:
+        return []
 
 
 def _subdirs(folder: Path) -> list[Path]:
     try:
         with os.scandir(folder) as listing:
             return [Path(e.path) for e in listing if e.is_dir(follow_symlinks=False)]
-    except (FileNotFoundError, NotADirectoryError):  # removed by a concurrent clear
+    except _ABSENT:  # removed by a concurrent clear
         return []
 
 
@@ -219,3 +390,17 @@ def _entries_in(namespace: str, version: str, folder: Path) -> Iterator[EntrySta
             continue
         key = item.name[: -len(ENTRY_SUFFIX)]
         yield EntryStat(namespace, version, key, info.st_size, info.st_mtime, item.path)
+
+
+def _temps_in(folder: Path) -> Iterator[TempFile]:
+    try:
+        with os.scandir(folder) as listing:
+            found = [e for e in listing if e.name.startswith(TEMP_PREFIX)]
+    except FileNotFoundError:
+        return
+    for item in found:
+        try:
+            info = item.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        yield TempFile(item.path, info.st_size, info.st_mtime)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import InvalidOptionError, InvalidOptionTypeError
-from ._units import parse_age
+from ._policies import DEFAULT_POLICY, POLICIES
+from ._pruning import Limits
+from ._units import parse_age, parse_size
 
 DEFAULT_LOCK_TIMEOUT = 600.0
 
@@ -24,6 +26,8 @@ class Options:
     key: Callable[..., Any] | None = None
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     durable: bool = False
+    limits: Limits = field(default_factory=Limits)
+    depends_on: tuple[Callable[..., Any], ...] = ()
 
 
 def check_directory(value: object, option: str) -> str | os.PathLike[str] | None:
@@ -50,6 +54,39 @@ def check_bool(value: object, option: str) -> bool:
     return value
 
 
+def make_limits(
+    *, max_size: object = None, max_entries: object = None, ttl: object = None, policy: object = None
+) -> Limits:
+    """Check limit options; raises ``InvalidOptionError`` at once."""
+    if max_entries is not None and (isinstance(max_entries, bool) or not isinstance(max_entries, int)):
+        raise InvalidOptionTypeError(f"max_entries must be an int, not {type(max_entries).__name__}")
+    if max_entries is not None and max_entries < 1:
+        raise InvalidOptionError(f"max_entries must be at least 1, got {max_entries}")
+    if policy is None:
+        policy = DEFAULT_POLICY
+    if not isinstance(policy, str):
+        raise InvalidOptionTypeError(f"policy must be one of {sorted(POLICIES)}, not {type(policy).__name__}")
+    if policy.lower() not in POLICIES:
+        raise InvalidOptionError(f"policy must be one of {', '.join(sorted(POLICIES))}; got {policy!r}")
+    return Limits(
+        max_size=None if max_size is None else parse_size(max_size, option="max_size"),
+        max_entries=max_entries,
+        ttl=None if ttl is None else parse_age(ttl, option="ttl"),
+        policy=policy.lower(),
+    )
+
+
+def check_depends_on(value: object) -> tuple[Callable[..., Any], ...]:
+    """Accept a callable or a list of them (functions whose code the result depends on)."""
+    items = [value] if callable(value) else value
+    if not isinstance(items, (list, tuple)) or not all(callable(item) for item in items):
+        raise InvalidOptionTypeError("depends_on must be a function or a list of functions")
+    for item in items:
+        if getattr(getattr(item, "__wrapped__", item), "__code__", None) is None:
+            raise InvalidOptionError(f"depends_on: {item!r} has no Python code to fingerprint")
+    return tuple(items)
+
+
 def make_options(
     *,
     ttl: object = None,
@@ -58,6 +95,10 @@ def make_options(
     key: object = None,
     lock_timeout: object = DEFAULT_LOCK_TIMEOUT,
     durable: object = False,
+    max_size: object = None,
+    max_entries: object = None,
+    policy: object = None,
+    depends_on: object = (),
 ) -> Options:
     """Check every option and return them frozen; raises ``InvalidOptionError`` at once."""
     if isinstance(ignore, str):
@@ -75,11 +116,14 @@ def make_options(
         raise InvalidOptionTypeError(
             f"key must be a callable taking the function's arguments, not {type(key).__name__}"
         )
+    limits = make_limits(max_size=max_size, max_entries=max_entries, ttl=ttl, policy=policy)
     return Options(
-        ttl=None if ttl is None else parse_age(ttl, option="ttl"),
+        ttl=limits.ttl,
         ignore=frozenset(str(n) for n in names),
         version=version,
         key=key,
         lock_timeout=check_timeout(lock_timeout, "lock_timeout"),
         durable=check_bool(durable, "durable"),
+        limits=limits,
+        depends_on=check_depends_on(depends_on),
     )

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from ._codec import Buffer
 from ._locks import KeyLock
+from ._usage import Usage
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,15 @@ class EntryStat:
     size: int
     created: float
     location: str
+
+
+@dataclass(frozen=True)
+class TempFile:
+    """A writer's temporary file: live while its writer runs, litter once it died."""
+
+    location: str
+    size: int
+    modified: float
 
 
 class Bucket(Protocol):
@@ -74,3 +84,36 @@ class Store(Protocol):
 
     def remove_namespace(self, namespace: str) -> tuple[int, int]:
         """Remove a namespace and everything in it; return (entries, bytes) removed."""
+
+    def totals(self, namespace: str | None = None) -> tuple[int, int]:
+        """Return running (entries, bytes) of a namespace, or of everything; may drift high."""
+
+    def correct_totals(self, namespace: str | None, counted: tuple[int, int], since: tuple[int, int]) -> None:
+        """Replace running totals by an exact count taken since ``since`` was read."""
+
+    def prune_lock(self, namespace: str | None) -> KeyLock:
+        """Return the lock held while pruning a namespace (or everything)."""
+
+    def read_config(self) -> dict[str, Any] | None:
+        """Return the store-wide settings recorded by a limited ``Cache``, or None."""
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        """Replace the store-wide settings."""
+
+    def append_usage(self, namespace: str, record: dict[str, Any]) -> None:
+        """Record hits and misses of a namespace (see ``_usage``)."""
+
+    def read_usage(self, namespace: str) -> Usage:
+        """Return a namespace's recorded usage."""
+
+    def compact_usage(self, namespace: str, live_keys: set[str]) -> None:
+        """Fold recorded usage into a summary that keeps only ``live_keys``."""
+
+    def claim_sweep(self, namespace: str, interval: float) -> bool:
+        """True, and noted, if the namespace's expired entries were last swept over ``interval`` s ago."""
+
+    def temp_files(self, namespace: str | None = None) -> Iterator[TempFile]:
+        """Yield writers' temporary files."""
+
+    def remove_dead_temp_file(self, temp: TempFile, grace: float) -> bool:
+        """Remove a dead writer's temp file older than ``grace`` seconds."""

@@ -1,0 +1,278 @@
+"""One cached function's working state: its key prefix, bucket, signer, usage and limits.
+
+The decorator builds one on the first call and then only asks it for keys, lookups,
+stores and locks; this is where keys, the entry codec, a store and the policies meet.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from . import _codec
+from ._binding import ArgumentBinder, summarize
+from ._errors import EntryError, UnhashableArgumentError
+from ._identity import code_fingerprint, dependencies, folder_name, function_name
+from ._keys import ATOMIC_TYPES, PICKLING_ERRORS, PROTOCOL, ArgumentHasher, new_hash
+from ._locks import KeyLock
+from ._pruning import PruneReport, prune
+from ._usage import UsageRecorder
+
+if TYPE_CHECKING:
+    from ._cache import Cache
+    from ._options import Options
+    from ._store import Bucket
+
+logger = logging.getLogger("pkcache")
+
+# What unpickling a verified entry can raise when the code it refers to has changed
+# (a class renamed or moved, a module gone): the entry is unusable here, so it is a miss.
+_UNPICKLE_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError)
+MISS: Any = object()
+
+
+class CacheInfo(NamedTuple):
+    """What ``f.cache_info()`` reports."""
+
+    hits: int  # calls answered from the cache, in this process
+    misses: int  # calls that ran the body, in this process
+    entries: int  # stored results of this function, on disk (all code versions)
+    size: int  # bytes those results take on disk
+    stale: int = 0  # of those, results of other code versions (pruned first)
+    total_hits: int = 0  # hits recorded by every process (flushed at least once a second)
+    total_misses: int = 0  # misses recorded by every process
+    limits: dict[str, Any] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
+
+
+@dataclass
+class Warnings:
+    """The first trouble of each kind is a warning; repeats go to debug, not a flood."""
+
+    seen: set[str] = field(default_factory=set)
+
+    def __call__(self, topic: str, message: str, *args: object) -> None:
+        level = logging.DEBUG if topic in self.seen else logging.WARNING
+        self.seen.add(topic)
+        logger.log(level, "pkcache: " + message, *args)
+
+
+class FunctionContext:
+    """Everything per-function that the hot path needs, resolved once."""
+
+    def __init__(self, func: Callable[..., Any], name: str, options: Options, cache: Cache, warn: Warnings) -> None:
+        self.func = func
+        self.name = name
+        self.options = options
+        self.cache = cache
+        self.warn = warn
+        self.binder = ArgumentBinder(func, options.ignore)
+        self.namespace = folder_name(name)
+        self.depends = dependencies(func, options.depends_on)
+        # The version folder changes with the code (the function's and the functions it
+        # depends on) and with version=, so old results are misses after an edit, yet
+        # come back if the edit is reverted.
+        fingerprint = new_hash(code_fingerprint(func).encode())
+        for dep in self.depends:
+            fingerprint.update(f"\0{function_name(dep)}:{code_fingerprint(dep)}".encode())
+        fingerprint.update(f"\0{options.version!r}".encode())
+        self.version = "v-" + fingerprint.hexdigest()[:16]
+        self.prefix = new_hash(f"pkcache-key-1\0{name}\0{self.version}\0".encode())
+        self.bucket: Bucket = cache.store.bucket(self.namespace, self.version)
+        self.signer = cache.signer
+        self.usage = UsageRecorder()
+        self.manifest_written = False
+
+    # -- keys -------------------------------------------------------------------------
+
+    def key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        key_func = self.options.key
+        values = key_func(*args, **kwargs) if key_func is not None else self.binder.values(args, kwargs)
+        hasher = self.prefix.copy()
+        if type(values) is tuple and ATOMIC_TYPES.issuperset(map(type, values)):
+            hasher.update(pickle.dumps(values, PROTOCOL))
+            return str(hasher.hexdigest())
+        canonical = ArgumentHasher(hasher)
+        try:
+            canonical.feed(values)
+        except PICKLING_ERRORS as exc:
+            raise self._unhashable(args, kwargs, exc) from exc
+        return canonical.hexdigest()
+
+    def _unhashable(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], error: BaseException
+    ) -> UnhashableArgumentError:
+        if self.options.key is not None:
+            return UnhashableArgumentError(self.name, "<key= result>", str(error))
+        for name, value in self.binder.named(args, kwargs):
+            try:
+                ArgumentHasher(new_hash()).feed(value)
+            except PICKLING_ERRORS as exc:
+                return UnhashableArgumentError(self.name, name, str(exc))
+        return UnhashableArgumentError(self.name, "?", str(error))
+
+    # -- reading ----------------------------------------------------------------------
+
+    def lookup(self, key: str) -> Any:
+        """Return the stored value of ``key`` (recording the hit), or ``MISS``."""
+        bucket = self.bucket
+        try:
+            data = bucket.read(key)
+        except OSError as exc:  # unreadable file or folder: recompute, as for a miss
+            self.warn("read", "cannot read cache entry %s: %s", bucket.location(key), exc)
+            return MISS
+        if data is None:
+            return MISS
+        location = bucket.location(key)
+        try:
+            header = _codec.verify(key, data, self.signer, location)
+            ttl = self.options.ttl
+            if ttl is not None and time.time() - header.created > ttl:
+                return MISS
+            value = _codec.load_value(data, header, location)
+        except EntryError as exc:
+            logger.warning("pkcache: removing unusable cache entry %s", exc)
+            self.discard(key)
+            return MISS
+        except _UNPICKLE_ERRORS as exc:
+            logger.warning("pkcache: cannot unpickle %s (%s: %s); recomputing", location, type(exc).__name__, exc)
+            return MISS
+        self.usage.hit(key)
+        if self.usage.due():
+            self.flush_usage()
+        return value
+
+    def discard(self, key: str) -> None:
+        try:
+            self.bucket.delete(key)
+        except OSError as exc:  # a read-only cache: the entry stays, and stays a miss
+            logger.debug("pkcache: could not remove %s: %s", self.bucket.location(key), exc)
+
+    def is_stored(self, key: str) -> bool:
+        """True if a complete, unexpired entry is stored for ``key``; reads only its header."""
+        try:
+            found = self.bucket.read_prefix(key, _codec.PREFIX_SIZE)
+        except OSError:  # unreadable: a call would recompute, so it is not cached
+            return False
+        if found is None:
+            return False
+        head, size = found
+        try:
+            header = _codec.read_header(head, self.bucket.location(key))
+        except EntryError:
+            return False
+        ttl = self.options.ttl
+        return size == header.total_len and (ttl is None or time.time() - header.created <= ttl)
+
+    # -- writing ----------------------------------------------------------------------
+
+    def lock(self, key: str) -> KeyLock | None:
+        """Return an unacquired lock for ``key``, or None if none can be made (read-only cache)."""
+        try:
+            return self.bucket.lock(key)
+        except OSError as exc:
+            self.warn("lock", "cannot lock %s: %s; computing without a lock", self.bucket.location(key), exc)
+            return None
+
+    def store(self, key: str, value: Any, *, args: tuple[Any, ...], kwargs: dict[str, Any], seconds: float) -> None:
+        """Store a computed value; any trouble is a warning, and the caller keeps its value."""
+        created = time.time()
+        meta = {
+            "function": self.name,
+            "key": key,
+            "version": self.version,
+            "args": summarize(self.binder.named(args, kwargs)),
+            "created": created,
+            "compute_seconds": round(seconds, 6),
+            "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
+        }
+        try:
+            encoded = _codec.encode(key, value, meta, self.signer, created)
+        except PICKLING_ERRORS as exc:
+            self.warn("pickle", "result of %s() cannot be pickled (%s); returned, not stored", self.name, exc)
+            return
+        try:
+            self.bucket.write(key, encoded.segments, durable=self.options.durable)
+            self._write_manifest()
+            self.enforce_limits()
+        except OSError as exc:  # read-only or full disk: the caller still gets its result
+            self.warn(
+                "write",
+                "cannot store result of %s() in %s: %s; returned, not stored",
+                self.name,
+                self.cache.directory,
+                exc,
+            )
+
+    def _write_manifest(self) -> None:
+        if self.manifest_written:
+            return
+        store = self.cache.store
+        manifest = {
+            "name": self.name,
+            "current_version": self.version,
+            "depends_on": [function_name(d) for d in self.depends],
+            **self.options.limits.describe(),
+        }
+        recorded = store.read_manifest(self.namespace) or {}
+        if {k: recorded.get(k) for k in manifest} != manifest:
+            store.write_manifest(self.namespace, {**manifest, "updated": time.time()})
+        self.cache.record_config()
+        self.manifest_written = True
+
+    # -- usage and limits -------------------------------------------------------------
+
+    def miss(self) -> None:
+        self.usage.misses += 1
+
+    def flush_usage(self) -> None:
+        """Append this process's pending hits and misses to the shared usage log."""
+        record = self.usage.take()
+        if record is None:
+            return
+        try:
+            self.cache.store.append_usage(self.namespace, record)
+        except OSError as exc:  # read-only cache: the statistics are lost, nothing else
+            logger.debug("pkcache: cannot record usage of %s: %s", self.name, exc)
+
+    def enforce_limits(self) -> PruneReport:
+        """Prune this function, then the whole cache, where a limit is now exceeded."""
+        report = PruneReport()
+        store = self.cache.store
+        limits = self.options.limits
+        if (limits.bounded and limits.exceeded_by(store.totals(self.namespace))) or self._ttl_sweep_due():
+            self.flush_usage()
+            report += prune(store, self.namespace, limits.low_water())
+        cache_limits = self.cache.limits
+        if cache_limits.bounded and cache_limits.exceeded_by(store.totals(None)):
+            self.cache.flush_usage()
+            report += prune(store, None, cache_limits.low_water())
+        return report
+
+    def _ttl_sweep_due(self) -> bool:
+        # Expired entries are misses already; a sweep now and then keeps them from
+        # filling the disk when keys do not repeat. At most once per ttl (and minute).
+        ttl = self.options.ttl
+        return ttl is not None and self.cache.store.claim_sweep(self.namespace, max(ttl, 60.0))
+
+    def info(self, hits: int, misses: int) -> CacheInfo:
+        self.flush_usage()
+        store = self.cache.store
+        entries = list(store.entries(self.namespace))
+        usage = store.read_usage(self.namespace)
+        manifest = store.read_manifest(self.namespace) or {}
+        current = manifest.get("current_version", self.version)
+        return CacheInfo(
+            hits,
+            misses,
+            len(entries),
+            sum(e.size for e in entries),
+            stale=sum(e.version != current for e in entries),
+            total_hits=usage.hits,
+            total_misses=usage.misses,
+            limits=self.options.limits.describe(),
+        )
