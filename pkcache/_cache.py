@@ -276,6 +276,12 @@ class Cache:
                     count, size = count + 1, size + entry.size
         return count, size
 
+    def doomed(
+        self, function: str | None = None, *, older_than: float | None = None, stale: bool = False
+    ) -> list[EntryStat]:
+        """Return what ``clear`` with the same arguments would remove."""
+        return [e for s in self._matching(function) for e in self._doomed(s.namespace, older_than, stale=stale)]
+
     def _doomed(self, namespace: str, older_than: float | None, *, stale: bool) -> list[EntryStat]:
         now = time.time()
         return [

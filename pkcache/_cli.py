@@ -14,7 +14,8 @@ from typing import Any, NoReturn
 
 from ._cache import Cache, default_directory
 from ._errors import PkcacheError
-from ._units import format_age, format_size, parse_age
+from ._policies import POLICIES
+from ._units import format_age, format_size, parse_age, parse_size
 
 logger = logging.getLogger("pkcache")
 
@@ -30,6 +31,19 @@ def _age_arg(text: str) -> float:
         return parse_age(text, option="AGE")
     except PkcacheError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _size_arg(text: str) -> int:
+    try:
+        return parse_size(text, option="SIZE")
+    except PkcacheError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _count_arg(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"N must be a whole number of entries >= 1, got {text!r}")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     clear.add_argument(
         "--older-than", metavar="AGE", type=_age_arg, help="only results older than AGE (30s, 15m, 2h, 7d)"
     )
+    clear.add_argument("--stale", action="store_true", help="only results of old code versions, and expired ones")
     clear.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    prune = commands.add_parser("prune", help="enforce limits now (recorded ones, or those given)")
+    prune.add_argument("--max-size", metavar="SIZE", type=_size_arg, help="keep at most SIZE bytes (500MB, 2GiB)")
+    prune.add_argument("--max-entries", metavar="N", type=_count_arg, help="keep at most N entries")
+    prune.add_argument("--max-age", metavar="AGE", type=_age_arg, help="remove entries older than AGE")
+    prune.add_argument("--policy", choices=sorted(POLICIES), help="what goes first (default lru)")
+    prune.add_argument("--function", metavar="NAME", help="apply to this function's entries only")
+    prune.add_argument("--json", action="store_true", help="print JSON")
     verify = commands.add_parser("verify", help="check every entry; remove corrupt or forged ones (exit 1 if any)")
     verify.add_argument("--json", action="store_true", help="print JSON")
     return parser
@@ -107,13 +129,36 @@ def _cmd_list(cache: Cache, args: argparse.Namespace) -> int:
     if not functions:
         print(f"no stored results in {cache.directory}")
         return 0
-    rows = [["FUNCTION", "ENTRIES", "SIZE", "STALE", "NEWEST", "OLDEST"]]
+    rows = [["FUNCTION", "ENTRIES", "SIZE", "STALE", "HITS", "MISSES", "NEWEST", "OLDEST", "LIMITS"]]
     rows += [
-        [s.function, str(s.entries), format_size(s.size), str(s.stale), _ago(s.newest), _ago(s.oldest)]
+        [
+            s.function,
+            str(s.entries),
+            format_size(s.size),
+            str(s.stale),
+            str(s.hits),
+            str(s.misses),
+            _ago(s.newest),
+            _ago(s.oldest),
+            _limits(s.limits),
+        ]
         for s in functions
     ]
     print(_table(rows))
     return 0
+
+
+def _limits(limits: dict[str, Any]) -> str:
+    parts = []
+    if limits.get("max_entries"):
+        parts.append(f"{limits['max_entries']} entries")
+    if limits.get("max_size"):
+        parts.append(format_size(limits["max_size"]))
+    if limits.get("ttl"):
+        parts.append(f"ttl {format_age(limits['ttl'])}")
+    if parts and limits.get("policy"):
+        parts.append(str(limits["policy"]))
+    return ", ".join(parts) or "-"
 
 
 def _args_of(cache: Cache, key: str) -> str:
@@ -132,6 +177,10 @@ def _cmd_info(cache: Cache, args: argparse.Namespace) -> int:
     print(f"functions  {stats.functions}")
     print(f"entries    {stats.entries} ({stats.stale} stale)")
     print(f"size       {format_size(stats.size)}")
+    calls = stats.hits + stats.misses
+    rate = f" ({100 * stats.hits / calls:.0f}% hits)" if calls else ""
+    print(f"calls      {stats.hits} hits, {stats.misses} misses{rate}")
+    print(f"limits     {_limits(stats.limits)}")
     return 0
 
 
@@ -155,8 +204,7 @@ def _cmd_show(cache: Cache, args: argparse.Namespace) -> int:
 
 
 def _cmd_clear(cache: Cache, args: argparse.Namespace) -> int:
-    cutoff = None if args.older_than is None else time.time() - args.older_than
-    doomed = [e for e in cache.entries(args.function) if cutoff is None or e.created < cutoff]
+    doomed = cache.doomed(args.function, older_than=args.older_than, stale=args.stale)
     if not doomed:
         print("nothing to remove")
         return 0
@@ -166,7 +214,7 @@ def _cmd_clear(cache: Cache, args: argparse.Namespace) -> int:
         if answer.strip().lower() not in {"y", "yes"}:
             print("nothing removed")
             return 1
-    count, size = cache.clear(args.function, older_than=args.older_than)
+    count, size = cache.clear(args.function, older_than=args.older_than, stale=args.stale)
     print(f"removed {count} entries ({format_size(size)})")
     return 0
 
@@ -184,6 +232,20 @@ def _cmd_verify(cache: Cache, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _cmd_prune(cache: Cache, args: argparse.Namespace) -> int:
+    report = cache.prune(
+        args.function, max_size=args.max_size, max_entries=args.max_entries, max_age=args.max_age, policy=args.policy
+    )
+    if args.json:
+        _print_json(dataclasses.asdict(report))
+    else:
+        print(
+            f"removed {report.removed} entries ({format_size(report.bytes)}), "
+            f"{report.temp_files} temporary files of dead writers"
+        )
+    return 0
+
+
 def _fail(message: str) -> int:
     print(f"pkcache: error: {message}", file=sys.stderr)
     return 2
@@ -195,6 +257,7 @@ _COMMANDS = {
     "show": _cmd_show,
     "clear": _cmd_clear,
     "verify": _cmd_verify,
+    "prune": _cmd_prune,
 }
 
 

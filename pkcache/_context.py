@@ -196,7 +196,7 @@ class FunctionContext:
             self.warn("pickle", "result of %s() cannot be pickled (%s); returned, not stored", self.name, exc)
             return
         try:
-            self.bucket.write(key, encoded.segments, durable=self.options.durable)
+            self.bucket.write(key, encoded.segments, created=created, durable=self.options.durable)
             self._write_manifest()
             self.enforce_limits()
         except OSError as exc:  # read-only or full disk: the caller still gets its result

@@ -50,13 +50,17 @@ _FIRST_READ = 1 << 16
 _FANOUT = 2
 
 
-def write_atomic(folder: str, name: str, segments: Sequence[Buffer], *, durable: bool = False) -> int:
+def write_atomic(
+    folder: str, name: str, segments: Sequence[Buffer], *, durable: bool = False, modified: float | None = None
+) -> int:
     """Write ``segments`` to ``folder/name`` through a temporary file and ``os.replace``.
 
     This is the only way pkcache writes a file into a cache: a reader sees the old file
     or the whole new one, and a process killed at any instant leaves no partial ``name``.
     The temporary file is flocked while it is written, so a pruner can tell a live
-    writer's file from a dead one's. Returns the size of the file it replaced (0 if none).
+    writer's file from a dead one's. ``modified`` sets the file's mtime exactly (the
+    kernel's own stamp is only as fine as its clock tick, too coarse to order entries
+    written in the same few milliseconds). Returns the size of the file it replaced (0 if none).
     """
     temp = f"{folder}/{TEMP_PREFIX}{name}-{os.getpid()}-{secrets.token_hex(4)}"
     try:
@@ -72,6 +76,8 @@ def write_atomic(folder: str, name: str, segments: Sequence[Buffer], *, durable:
                 view = memoryview(segment).cast("B")
                 while view:
                     view = view[os.write(fd, view) :]
+            if modified is not None:
+                os.utime(fd, (modified, modified))
             if durable:
                 os.fsync(fd)
         finally:
@@ -145,10 +151,11 @@ class DirectoryBucket:
         finally:
             os.close(fd)
 
-    def write(self, key: str, segments: Sequence[Buffer], *, durable: bool = False) -> None:
+    def write(self, key: str, segments: Sequence[Buffer], *, created: float, durable: bool = False) -> None:
         self._store.ensure_root()
         size = sum(memoryview(s).nbytes for s in segments)
-        replaced = write_atomic(f"{self._folder}/{key[:_FANOUT]}", f"{key}{ENTRY_SUFFIX}", segments, durable=durable)
+        folder = f"{self._folder}/{key[:_FANOUT]}"
+        replaced = write_atomic(folder, f"{key}{ENTRY_SUFFIX}", segments, durable=durable, modified=created)
         self._store.account(self._namespace, 0 if replaced else 1, size - replaced)
 
     def delete(self, key: str) -> bool:

@@ -84,7 +84,7 @@ def candidates(store: Store, namespaces: list[str], *, now: float, max_age: floa
             )
 
 
-def prune(store: Store, namespace: str | None, limits: Limits, *, temp_grace: float = TEMP_GRACE) -> PruneReport:
+def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
     """Remove expired entries, then evict by policy until ``limits`` hold; clean dead writers' temp files.
 
     ``namespace`` None prunes the whole store as one pool. One process prunes a scope at a
@@ -101,17 +101,18 @@ def prune(store: Store, namespace: str | None, limits: Limits, *, temp_grace: fl
         found = list(candidates(store, namespaces, now=time.time(), max_age=limits.ttl))
         policy = POLICIES[limits.policy]
         victims = select_victims(found, policy, max_entries=limits.max_entries, max_size=limits.max_size)
+        # Correct the running totals to the count before removing anything: each
+        # removal below then takes itself off, as any other removal does.
+        store.correct_totals(namespace, (len(found), sum(c.entry.size for c in found)), since)
         for victim in victims:
             if store.remove(victim.entry):
                 report.removed += 1
                 report.bytes += victim.entry.size
-        left = (len(found) - len(victims), sum(c.entry.size for c in found) - sum(v.entry.size for v in victims))
-        store.correct_totals(namespace, left, since)
         gone = {v.entry.key for v in victims}
         for ns in namespaces:
             store.compact_usage(ns, {c.entry.key for c in found if c.entry.namespace == ns and c.entry.key not in gone})
             for temp in store.temp_files(ns):
-                report.temp_files += store.remove_dead_temp_file(temp, temp_grace)
+                report.temp_files += store.remove_dead_temp_file(temp, TEMP_GRACE)
     finally:
         lock.release()
     if report.removed or report.temp_files:

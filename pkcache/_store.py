@@ -46,8 +46,11 @@ class Bucket(Protocol):
     def read_prefix(self, key: str, size: int) -> tuple[Buffer, int] | None:
         """Return up to ``size`` leading bytes and the entry's full size, or None."""
 
-    def write(self, key: str, segments: Sequence[Buffer], *, durable: bool = False) -> None:
-        """Store an entry atomically: readers see the old entry, or the whole new one."""
+    def write(self, key: str, segments: Sequence[Buffer], *, created: float, durable: bool = False) -> None:
+        """Store an entry atomically: readers see the old entry, or the whole new one.
+
+        ``created`` is the entry's creation time, as listings and policies will see it.
+        """
 
     def delete(self, key: str) -> bool:
         """Remove an entry; True if there was one."""

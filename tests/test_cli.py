@@ -65,7 +65,7 @@ def test_list_and_info(populated: tuple[Path, str]) -> None:
     listing = pkcache_cmd("--dir", str(directory), "list")
     assert listing.returncode == 0
     lines = listing.stdout.splitlines()
-    assert lines[0].split() == ["FUNCTION", "ENTRIES", "SIZE", "STALE", "NEWEST", "OLDEST"]
+    assert lines[0].split() == ["FUNCTION", "ENTRIES", "SIZE", "STALE", "HITS", "MISSES", "NEWEST", "OLDEST", "LIMITS"]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
     assert rows["__main__:features"][1] == "3"
     assert rows["__main__:load"][1] == "2"
@@ -183,3 +183,37 @@ def test_bad_arguments_give_one_line_and_nonzero_status(args: list[str]) -> None
     assert result.stderr.startswith("pkcache: error: ")
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_prune_command_reports_and_enforces(populated: tuple[Path, str]) -> None:
+    directory, _key = populated
+    out = pkcache_cmd("--dir", str(directory), "prune", "--max-entries", "3", "--json")
+    assert out.returncode == 0
+    report = json.loads(out.stdout)
+    assert report["removed"] == 2
+    assert report["bytes"] > 0
+    assert json.loads(pkcache_cmd("--dir", str(directory), "info", "--json").stdout)["entries"] == 3
+    text = pkcache_cmd("--dir", str(directory), "prune", "--function", "features", "--max-entries", "1").stdout
+    assert text.startswith("removed ")
+    listing = json.loads(pkcache_cmd("--dir", str(directory), "list", "--json").stdout)
+    assert {row["function"]: row["entries"] for row in listing}["__main__:features"] <= 1
+    plain = pkcache_cmd("--dir", str(directory), "prune", "--max-size", "1", "--policy", "fifo")
+    assert plain.stdout.startswith("removed ")
+    assert json.loads(pkcache_cmd("--dir", str(directory), "info", "--json").stdout)["entries"] == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["prune", "--max-size", "huge"],
+        ["prune", "--max-entries", "0"],
+        ["prune", "--max-entries", "-3"],
+        ["prune", "--max-age", "yesterday"],
+        ["prune", "--policy", "random"],
+    ],
+)
+def test_bad_prune_arguments(args: list[str]) -> None:
+    result = pkcache_cmd(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("pkcache: error: ")
+    assert result.stderr.count("\n") == 1

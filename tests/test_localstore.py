@@ -28,14 +28,20 @@ def test_write_read_fanout_and_mode(tmp_path: Path) -> None:
     store = DirectoryStore(tmp_path / "cache")
     bucket = store.bucket("mod.f-1234", "v1")
     key = "cd" + "0" * 62
-    bucket.write(key, [b"hello ", memoryview(b"world")])
+    bucket.write(key, [b"hello ", memoryview(b"world")], created=1234.5)
     path = tmp_path / "cache" / "mod.f-1234" / "v1" / "cd" / f"{key}.pkl"
     assert path.read_bytes() == b"hello world"
     assert bytes(bucket.read(key) or b"") == b"hello world"
     assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "cache" / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
     (entry,) = store.entries()
-    assert (entry.namespace, entry.version, entry.key, entry.size) == ("mod.f-1234", "v1", key, 11)
+    assert (entry.namespace, entry.version, entry.key, entry.size, entry.created) == (
+        "mod.f-1234",
+        "v1",
+        key,
+        11,
+        1234.5,
+    )
     assert bucket.delete(key)
     assert not bucket.delete(key)
 
@@ -43,7 +49,7 @@ def test_write_read_fanout_and_mode(tmp_path: Path) -> None:
 def test_large_entries_read_whole(tmp_path: Path) -> None:
     bucket = DirectoryStore(tmp_path).bucket("ns", "v")
     payload = os.urandom(3 * (1 << 20) + 17)
-    bucket.write("ee" * 32, [payload])
+    bucket.write("ee" * 32, [payload], created=0.0)
     assert bytes(bucket.read("ee" * 32) or b"") == payload
 
 
@@ -70,7 +76,7 @@ def test_remove_namespace_counts_what_it_removed(tmp_path: Path) -> None:
     for version in ("v1", "v2"):
         bucket = store.bucket("ns", version)
         for index in range(3):
-            bucket.write(f"{index:02x}" * 32, [b"x" * 10])
+            bucket.write(f"{index:02x}" * 32, [b"x" * 10], created=0.0)
     store.write_manifest("ns", {"name": "f"})
     assert store.read_manifest("ns") == {"name": "f"}
     assert store.remove_namespace("ns") == (6, 60)
