@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ._cache import Cache, CacheStats, EntryInfo, FunctionSummary, VerifyReport, cached
+from ._api import cached
+from ._cache import Cache
 from ._decorator import BoundCachedFunction, CachedFunction, CacheInfo
 from ._errors import (
     CorruptEntryError,
@@ -13,6 +14,7 @@ from ._errors import (
     PkcacheError,
     UnhashableArgumentError,
 )
+from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
 
 __version__ = "0.1.0"
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, overload
 
 from . import _codec, _usage
 from ._decorator import CachedFunction, P, R, wrap
@@ -17,11 +15,11 @@ from ._errors import EntryError, ForgedEntryError, InvalidOptionError
 from ._localstore import DirectoryStore
 from ._options import DEFAULT_LOCK_TIMEOUT, check_bool, check_directory, check_timeout, make_limits, make_options
 from ._pruning import Limits, PruneReport, candidates, prune
+from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
 from ._secret import load_secret
 from ._store import EntryStat
 
 DIR_ENV = "PKCACHE_DIR"
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def default_directory() -> Path:
@@ -32,62 +30,6 @@ def default_directory() -> Path:
     import platformdirs  # imported here: most runs never need the default folder
 
     return Path(platformdirs.user_cache_dir("pkcache"))
-
-
-@dataclass(frozen=True)
-class EntryInfo:
-    """One stored result, as ``Cache.entries()`` and ``pkcache list --function`` show it."""
-
-    function: str
-    key: str
-    size: int
-    created: float
-    version: str
-    stale: bool  # written by another version of the function's code (or another version=)
-    location: str
-
-
-@dataclass
-class FunctionSummary:
-    """The stored results of one function."""
-
-    function: str
-    namespace: str
-    entries: int = 0
-    size: int = 0
-    stale: int = 0
-    newest: float | None = None
-    oldest: float | None = None
-    hits: int = 0  # recorded by every process
-    misses: int = 0
-    limits: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CacheStats:
-    """Totals of a cache directory."""
-
-    directory: str
-    functions: int
-    entries: int
-    size: int
-    stale: int
-    hits: int = 0
-    misses: int = 0
-    limits: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class VerifyReport:
-    """What ``Cache.verify`` found: entries checked, and the bad ones it removed."""
-
-    checked: int = 0
-    corrupt: list[str] = field(default_factory=list)  # truncated or garbled
-    forged: list[str] = field(default_factory=list)  # signature does not verify
-
-    @property
-    def ok(self) -> bool:
-        return not self.corrupt and not self.forged
 
 
 class Cache:
@@ -177,7 +119,7 @@ class Cache:
             lock_timeout=self.lock_timeout if lock_timeout is None else lock_timeout,
             durable=self.durable if durable is None else durable,
         )
-        return _decorate(func, lambda f: wrap(f, options, self))
+        return decorate(func, lambda f: wrap(f, options, self))
 
     # -- inspecting -------------------------------------------------------------------
 
@@ -313,8 +255,9 @@ class Cache:
         for summary in self._matching(function):
             limits = given if explicit and function is not None else self._recorded_limits(summary.namespace)
             report += prune(self.store, summary.namespace, limits)
-        if function is None:
-            report += prune(self.store, None, given if explicit else self._directory_limits())
+        directory_limits = given if explicit else self._directory_limits()
+        if function is None and directory_limits.bounded:
+            report += prune(self.store, None, directory_limits)
         return report
 
     def _recorded_limits(self, namespace: str) -> Limits:
@@ -383,101 +326,10 @@ def _name_matches(name: str, pattern: str) -> bool:
     return name == pattern or name.endswith(("." + pattern, ":" + pattern)) or fnmatch.fnmatchcase(name, pattern)
 
 
-_DEFAULT_CACHES: dict[Path, Cache] = {}
-_DEFAULT_LOCK = threading.Lock()
-
-
-def cache_for(directory: str | os.PathLike[str] | None) -> Cache:
-    """Return the shared ``Cache`` of a directory (the default one when None)."""
-    path = Path(directory).expanduser() if directory is not None else default_directory()
-    with _DEFAULT_LOCK:
-        cache = _DEFAULT_CACHES.get(path)
-        if cache is None:
-            cache = _DEFAULT_CACHES[path] = Cache(path)
-        return cache
-
-
-def default_cache() -> Cache:
-    """Return the cache of ``$PKCACHE_DIR`` or the user's cache folder, as of now."""
-    return cache_for(None)
-
-
-def _decorate(func: Any, make: Callable[[Any], Any]) -> Any:
+def decorate(func: Any, make: Callable[[Any], Any]) -> Any:
+    """Apply ``make`` to ``func``, or return ``make`` for the ``@cached(...)`` form."""
     if func is None:
         return make
     if not callable(func) and not isinstance(func, (staticmethod, classmethod)):
         raise TypeError(f"cached() takes a function, not {type(func).__name__}")
     return make(func)
-
-
-@overload
-def cached(func: Callable[P, R], /) -> CachedFunction[P, R]: ...
-@overload
-def cached(
-    func: None = None,
-    /,
-    *,
-    cache_dir: str | os.PathLike[str] | None = None,
-    ttl: Any = None,
-    ignore: Any = (),
-    version: str | int | None = None,
-    key: Callable[..., Any] | None = None,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    durable: bool = False,
-    max_size: int | str | None = None,
-    max_entries: int | None = None,
-    policy: str | None = None,
-    depends_on: Any = (),
-) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
-def cached(
-    func: Callable[P, R] | None = None,
-    /,
-    *,
-    cache_dir: str | os.PathLike[str] | None = None,
-    ttl: Any = None,
-    ignore: Any = (),
-    version: str | int | None = None,
-    key: Callable[..., Any] | None = None,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    durable: bool = False,
-    max_size: int | str | None = None,
-    max_entries: int | None = None,
-    policy: str | None = None,
-    depends_on: Any = (),
-) -> Any:
-    """Store ``func``'s results on disk; a later call with the same arguments returns the stored one.
-
-    Use bare (``@cached``) or with options (``@cached(ttl="1d")``):
-
-    - ``cache_dir``: the cache directory; default ``$PKCACHE_DIR``, else the user's cache folder.
-    - ``ttl``: seconds, a ``timedelta`` or ``"2h"``; an older result is a miss.
-    - ``ignore``: parameter names left out of the key.
-    - ``version``: a str or int; changing it makes old results misses.
-    - ``key``: a function with ``func``'s signature whose return value is hashed instead of the arguments.
-    - ``lock_timeout``: seconds to wait for another caller computing the same key before computing anyway.
-    - ``durable``: fsync each entry before it becomes visible (survives power loss; slower).
-    - ``max_size`` (bytes or ``"500MB"``), ``max_entries``: bounds on this function's stored
-      results, enforced as it stores; ``policy`` picks what goes first: ``"lru"`` (default),
-      ``"lfu"`` or ``"fifo"``. Results of old code versions always go first.
-    - ``depends_on``: functions whose code the result depends on; editing one makes old
-      results misses. Module-level functions of the same package that ``func`` calls by
-      name are tracked without being listed.
-
-    Raises ``InvalidOptionError`` (a ``ValueError``) or ``InvalidOptionTypeError`` (also a
-    ``TypeError``) at once for a bad option.
-    """
-    directory = check_directory(cache_dir, "cache_dir")
-    options = make_options(
-        ttl=ttl,
-        ignore=ignore,
-        version=version,
-        key=key,
-        lock_timeout=lock_timeout,
-        durable=durable,
-        max_size=max_size,
-        max_entries=max_entries,
-        policy=policy,
-        depends_on=depends_on,
-    )
-    cache = cache_for(directory) if directory is not None else None
-    return _decorate(func, lambda f: wrap(f, options, cache))

@@ -58,7 +58,7 @@ class CachedFunction(Generic[P, R]):
     # -- resolution -------------------------------------------------------------------
 
     def _build_context(self) -> FunctionContext:
-        from ._cache import default_cache
+        from ._api import default_cache
 
         cache = self._cache if self._cache is not None else default_cache()
         context = FunctionContext(self.__wrapped__, self.name, self._options, cache, self._warn)

@@ -8,14 +8,12 @@ go, entries of old code versions go next (oldest first), then the policy's order
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ._store import EntryStat
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """An entry as a policy sees it: the file, and how it has been used."""
 
     entry: EntryStat

@@ -84,6 +84,10 @@ def candidates(store: Store, namespaces: list[str], *, now: float, max_age: floa
             )
 
 
+def _any_ttl(store: Store, namespaces: list[str]) -> bool:
+    return any((store.read_manifest(ns) or {}).get("ttl") for ns in namespaces)
+
+
 def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
     """Remove expired entries, then evict by policy until ``limits`` hold; clean dead writers' temp files.
 
@@ -96,8 +100,14 @@ def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
         logger.warning("pkcache: another process has been pruning %s for %ss; skipped", namespace, _PRUNE_LOCK_TIMEOUT)
         return report
     try:
-        since = store.totals(namespace)
         namespaces = [namespace] if namespace is not None else store.namespaces()
+        if not limits.bounded and limits.ttl is None and not _any_ttl(store, namespaces):
+            # Nothing can be evicted: only dead writers' temp files to clean up.
+            for ns in namespaces:
+                for temp in store.temp_files(ns):
+                    report.temp_files += store.remove_dead_temp_file(temp, TEMP_GRACE)
+            return report
+        since = store.totals(namespace)
         found = list(candidates(store, namespaces, now=time.time(), max_age=limits.ttl))
         policy = POLICIES[limits.policy]
         victims = select_victims(found, policy, max_entries=limits.max_entries, max_size=limits.max_size)

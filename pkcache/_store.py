@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ._codec import Buffer
 from ._locks import KeyLock
 from ._usage import Usage
 
 
-@dataclass(frozen=True)
-class EntryStat:
+class EntryStat(NamedTuple):
     """One stored entry as a listing sees it: where it is, how big, when it was written."""
 
     namespace: str

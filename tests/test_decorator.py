@@ -378,6 +378,20 @@ def test_bad_options_fail_at_decoration_time() -> None:
         pkcache.cached(42)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="directory"):
         pkcache.Cache(directory=b"x")  # type: ignore[arg-type]
+    with pytest.raises(pkcache.InvalidOptionError, match="max_size"):
+        pkcache.cached(max_size="lots")
+    with pytest.raises(pkcache.InvalidOptionError, match="max_size"):
+        pkcache.Cache(max_size=0)
+    with pytest.raises(pkcache.InvalidOptionError, match="max_entries"):
+        pkcache.cached(max_entries=0)
+    with pytest.raises(TypeError, match="max_entries"):
+        pkcache.cached(max_entries="3")  # type: ignore[arg-type]
+    with pytest.raises(pkcache.InvalidOptionError, match="policy must be one of fifo, lfu, lru"):
+        pkcache.cached(policy="random")
+    with pytest.raises(TypeError, match="depends_on"):
+        pkcache.cached(depends_on=[3])
+    with pytest.raises(pkcache.InvalidOptionError, match="no Python code"):
+        pkcache.cached(depends_on=[len])
 
 
 def test_default_directory_is_the_user_cache_folder(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pkcache._localstore import DirectoryStore, write_atomic
+from pkcache._atomic import write_atomic
+from pkcache._localstore import DirectoryStore
 from pkcache._locks import KeyLock
 
 

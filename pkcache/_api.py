@@ -1,0 +1,104 @@
+"""``pkcache.cached``: the decorator on the default cache, and the shared ``Cache`` per directory."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, overload
+
+from ._cache import Cache, decorate, default_directory
+from ._decorator import CachedFunction, P, R, wrap
+from ._options import DEFAULT_LOCK_TIMEOUT, check_directory, make_options
+
+_DEFAULT_CACHES: dict[Path, Cache] = {}
+_DEFAULT_LOCK = threading.Lock()
+
+
+def cache_for(directory: str | os.PathLike[str] | None) -> Cache:
+    """Return the shared ``Cache`` of a directory (the default one when None)."""
+    path = Path(directory).expanduser() if directory is not None else default_directory()
+    with _DEFAULT_LOCK:
+        cache = _DEFAULT_CACHES.get(path)
+        if cache is None:
+            cache = _DEFAULT_CACHES[path] = Cache(path)
+        return cache
+
+
+def default_cache() -> Cache:
+    """Return the cache of ``$PKCACHE_DIR`` or the user's cache folder, as of now."""
+    return cache_for(None)
+
+
+@overload
+def cached(func: Callable[P, R], /) -> CachedFunction[P, R]: ...
+@overload
+def cached(
+    func: None = None,
+    /,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    ttl: Any = None,
+    ignore: Any = (),
+    version: str | int | None = None,
+    key: Callable[..., Any] | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    durable: bool = False,
+    max_size: int | str | None = None,
+    max_entries: int | None = None,
+    policy: str | None = None,
+    depends_on: Any = (),
+) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
+def cached(
+    func: Callable[P, R] | None = None,
+    /,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    ttl: Any = None,
+    ignore: Any = (),
+    version: str | int | None = None,
+    key: Callable[..., Any] | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    durable: bool = False,
+    max_size: int | str | None = None,
+    max_entries: int | None = None,
+    policy: str | None = None,
+    depends_on: Any = (),
+) -> Any:
+    """Store ``func``'s results on disk; a later call with the same arguments returns the stored one.
+
+    Use bare (``@cached``) or with options (``@cached(ttl="1d")``):
+
+    - ``cache_dir``: the cache directory; default ``$PKCACHE_DIR``, else the user's cache folder.
+    - ``ttl``: seconds, a ``timedelta`` or ``"2h"``; an older result is a miss.
+    - ``ignore``: parameter names left out of the key.
+    - ``version``: a str or int; changing it makes old results misses.
+    - ``key``: a function with ``func``'s signature whose return value is hashed instead of the arguments.
+    - ``lock_timeout``: seconds to wait for another caller computing the same key before computing anyway.
+    - ``durable``: fsync each entry before it becomes visible (survives power loss; slower).
+    - ``max_size`` (bytes or ``"500MB"``), ``max_entries``: bounds on this function's stored
+      results, enforced as it stores; ``policy`` picks what goes first: ``"lru"`` (default),
+      ``"lfu"`` or ``"fifo"``. Results of old code versions always go first.
+    - ``depends_on``: functions whose code the result depends on; editing one makes old
+      results misses. Module-level functions of the same package that ``func`` calls by
+      name are tracked without being listed.
+
+    Raises ``InvalidOptionError`` (a ``ValueError``) or ``InvalidOptionTypeError`` (also a
+    ``TypeError``) at once for a bad option.
+    """
+    directory = check_directory(cache_dir, "cache_dir")
+    options = make_options(
+        ttl=ttl,
+        ignore=ignore,
+        version=version,
+        key=key,
+        lock_timeout=lock_timeout,
+        durable=durable,
+        max_size=max_size,
+        max_entries=max_entries,
+        policy=policy,
+        depends_on=depends_on,
+    )
+    cache = cache_for(directory) if directory is not None else None
+    return decorate(func, lambda f: wrap(f, options, cache))
