@@ -49,6 +49,8 @@ def cached(
     max_entries: int | None = None,
     policy: str | None = None,
     depends_on: Any = (),
+    secret: str | bytes | None = None,
+    secret_file: str | os.PathLike[str] | None = None,
 ) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
 def cached(
     func: Callable[P, R] | None = None,
@@ -65,6 +67,8 @@ def cached(
     max_entries: int | None = None,
     policy: str | None = None,
     depends_on: Any = (),
+    secret: str | bytes | None = None,
+    secret_file: str | os.PathLike[str] | None = None,
 ) -> Any:
     """Store ``func``'s results on disk; a later call with the same arguments returns the stored one.
 
@@ -76,6 +80,8 @@ def cached(
     - ``version``: a str or int; changing it makes old results misses.
     - ``key``: a function with ``func``'s signature whose return value is hashed instead of the arguments.
     - ``lock_timeout``: seconds to wait for another caller computing the same key before computing anyway.
+    - ``secret`` / ``secret_file``: sign this function's entries with this secret
+      instead of ``$PKCACHE_SECRET`` or the user's secret file.
     - ``durable``: fsync each entry before it becomes visible (survives power loss; slower).
     - ``max_size`` (bytes or ``"500MB"``), ``max_entries``: bounds on this function's stored
       results, enforced as it stores; ``policy`` picks what goes first: ``"lru"`` (default),
@@ -99,6 +105,8 @@ def cached(
         max_entries=max_entries,
         policy=policy,
         depends_on=depends_on,
+        secret=secret,
+        secret_file=secret_file,
     )
     cache = cache_for(directory) if directory is not None else None
     return decorate(func, lambda f: wrap(f, options, cache))

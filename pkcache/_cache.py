@@ -13,7 +13,15 @@ from . import _codec, _usage
 from ._decorator import CachedFunction, P, R, wrap
 from ._errors import EntryError, ForgedEntryError, InvalidOptionError
 from ._localstore import DirectoryStore
-from ._options import DEFAULT_LOCK_TIMEOUT, check_bool, check_directory, check_timeout, make_limits, make_options
+from ._options import (
+    DEFAULT_LOCK_TIMEOUT,
+    check_bool,
+    check_directory,
+    check_secret,
+    check_timeout,
+    make_limits,
+    make_options,
+)
 from ._pruning import Limits, PruneReport, candidates, prune
 from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
 from ._secret import load_secret
@@ -49,8 +57,11 @@ class Cache:
         policy: str | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         durable: bool = False,
+        secret: str | bytes | None = None,
+        secret_file: str | os.PathLike[str] | None = None,
     ) -> None:
         checked = check_directory(directory, "directory")
+        self._secret = check_secret(secret, secret_file)
         self.directory = Path(checked).expanduser() if checked is not None else default_directory()
         # max_size, max_entries and policy bound the whole directory; ttl is the default
         # of functions cached through this object.
@@ -68,7 +79,7 @@ class Cache:
     def signer(self) -> _codec.Signer:
         """The entry signer, made from the user's secret on first use."""
         if self._signer is None:
-            self._signer = _codec.Signer(load_secret())
+            self._signer = _codec.Signer(load_secret(*self._secret))
         return self._signer
 
     @overload
@@ -89,6 +100,8 @@ class Cache:
         max_entries: int | None = None,
         policy: str | None = None,
         depends_on: Any = (),
+        secret: str | bytes | None = None,
+        secret_file: str | os.PathLike[str] | None = None,
     ) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
     def cached(
         self,
@@ -105,6 +118,8 @@ class Cache:
         max_entries: int | None = None,
         policy: str | None = None,
         depends_on: Any = (),
+        secret: str | bytes | None = None,
+        secret_file: str | os.PathLike[str] | None = None,
     ) -> Any:
         """Cache ``func``'s results in this directory; see ``pkcache.cached`` for the options."""
         options = make_options(
@@ -113,6 +128,8 @@ class Cache:
             max_entries=max_entries,
             policy=policy,
             depends_on=depends_on,
+            secret=secret,
+            secret_file=secret_file,
             ignore=ignore,
             version=version,
             key=key,

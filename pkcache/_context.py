@@ -21,6 +21,7 @@ from ._identity import code_fingerprint, dependencies, folder_name, function_nam
 from ._keys import ATOMIC_TYPES, PICKLING_ERRORS, PROTOCOL, ArgumentHasher, new_hash
 from ._locks import KeyLock
 from ._pruning import PruneReport, prune
+from ._secret import load_secret
 from ._usage import UsageRecorder
 
 if TYPE_CHECKING:
@@ -83,7 +84,10 @@ class FunctionContext:
         self.version = "v-" + fingerprint.hexdigest()[:16]
         self.prefix = new_hash(f"pkcache-key-1\0{name}\0{self.version}\0".encode())
         self.bucket: Bucket = cache.store.bucket(self.namespace, self.version)
-        self.signer = cache.signer
+        if options.secret is not None or options.secret_file is not None:
+            self.signer = _codec.Signer(load_secret(options.secret, options.secret_file))
+        else:
+            self.signer = cache.signer
         self.usage = UsageRecorder()
         self.manifest_written = False
 
@@ -170,13 +174,38 @@ class FunctionContext:
 
     # -- writing ----------------------------------------------------------------------
 
-    def lock(self, key: str) -> KeyLock | None:
-        """Return an unacquired lock for ``key``, or None if none can be made (read-only cache)."""
+    def acquire_lock(self, key: str) -> KeyLock | None:
+        """Wait for ``key``'s lock (up to ``lock_timeout``); None means compute without it.
+
+        That is when the lock cannot be made (a read-only cache, a folder removed under
+        us) or is held too long; the caller then computes anyway, so nothing deadlocks.
+        """
+        lock = None
         try:
-            return self.bucket.lock(key)
+            lock = self.bucket.lock(key)
+            if lock.acquire(self.options.lock_timeout):
+                return lock
         except OSError as exc:
             self.warn("lock", "cannot lock %s: %s; computing without a lock", self.bucket.location(key), exc)
             return None
+        self._warn_timeout()
+        return None
+
+    async def acquire_lock_async(self, key: str) -> KeyLock | None:
+        """Like ``acquire_lock``, waiting with ``asyncio.sleep`` so the event loop keeps running."""
+        try:
+            lock = self.bucket.lock(key)
+            if await lock.acquire_async(self.options.lock_timeout):
+                return lock
+        except OSError as exc:
+            self.warn("lock", "cannot lock %s: %s; computing without a lock", self.bucket.location(key), exc)
+            return None
+        self._warn_timeout()
+        return None
+
+    def _warn_timeout(self) -> None:
+        timeout = self.options.lock_timeout
+        self.warn("timeout", "waited %ss for another process computing %s(); computing anyway", timeout, self.name)
 
     def store(self, key: str, value: Any, *, args: tuple[Any, ...], kwargs: dict[str, Any], seconds: float) -> None:
         """Store a computed value; any trouble is a warning, and the caller keeps its value."""

@@ -97,20 +97,8 @@ class CachedFunction(Generic[P, R]):
 
     # -- computing --------------------------------------------------------------------
 
-    def _warn_timeout(self) -> None:
-        timeout = self._options.lock_timeout
-        self._warn("timeout", "waited %ss for another process computing %s(); computing anyway", timeout, self.name)
-
     def _compute(self, context: FunctionContext, key: str, args: Any, kwargs: Any, *, force: bool) -> Any:
-        lock = context.lock(key)
-        if lock is not None and not lock.acquire(self._options.lock_timeout):
-            self._warn(
-                "timeout",
-                "waited %ss for another process computing %s(); computing anyway",
-                self._options.lock_timeout,
-                self.name,
-            )
-            lock = None
+        lock = context.acquire_lock(key)
         try:
             if lock is not None and not force:
                 value = context.lookup(key)  # filled while we waited for the lock
@@ -210,16 +198,7 @@ class AsyncCachedFunction(CachedFunction[P, R]):
         return await self._compute_async(context, context.key(args, kwargs), args, kwargs, force=True)
 
     async def _compute_async(self, context: FunctionContext, key: str, args: Any, kwargs: Any, *, force: bool) -> Any:
-        lock = context.lock(key)
-        # Waits with asyncio.sleep between attempts, so the event loop keeps running.
-        if lock is not None and not await lock.acquire_async(self._options.lock_timeout):
-            self._warn(
-                "timeout",
-                "waited %ss for another process computing %s(); computing anyway",
-                self._options.lock_timeout,
-                self.name,
-            )
-            lock = None
+        lock = await context.acquire_lock_async(key)
         try:
             if lock is not None and not force:
                 value = context.lookup(key)

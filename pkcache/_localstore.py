@@ -9,6 +9,7 @@ import mmap
 import os
 import secrets
 import shutil
+import stat
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -142,9 +143,11 @@ class DirectoryStore:
         return self.root if namespace is None else self.root / namespace
 
     def bucket(self, namespace: str, version: str) -> DirectoryBucket:
+        _warn_if_shared(self.root)
         return DirectoryBucket(self, namespace, f"{self.root}/{namespace}/{version}")
 
     def namespaces(self) -> list[str]:
+        _warn_if_shared(self.root)
         try:
             with os.scandir(self.root) as listing:
                 return sorted(e.name for e in listing if e.is_dir(follow_symlinks=False) and not e.name.startswith("."))
@@ -278,6 +281,27 @@ class DirectoryStore:
 
     def remove_dead_temp_file(self, temp: TempFile, grace: float) -> bool:
         return remove_dead_temp_file(temp.location, temp.modified, grace)
+
+
+_WARNED_SHARED: set[Path] = set()
+
+
+def _warn_if_shared(root: Path) -> None:
+    """Warn, once per directory and process, when other users can write into the cache."""
+    if root in _WARNED_SHARED:
+        return
+    try:
+        mode = root.stat().st_mode
+    except OSError:  # not created yet: pkcache will create it private
+        return
+    _WARNED_SHARED.add(root)
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        logger.warning(
+            "pkcache: cache directory %s can be written by other users (mode %s); entries they plant are "
+            "refused unless signed with your secret, but they can delete or fill it: use a private directory",
+            root,
+            oct(stat.S_IMODE(mode)),
+        )
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

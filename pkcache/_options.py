@@ -28,6 +28,8 @@ class Options:
     durable: bool = False
     limits: Limits = field(default_factory=Limits)
     depends_on: tuple[Callable[..., Any], ...] = ()
+    secret: str | bytes | None = None
+    secret_file: str | None = None
 
 
 def check_directory(value: object, option: str) -> str | os.PathLike[str] | None:
@@ -87,6 +89,25 @@ def check_depends_on(value: object) -> tuple[Callable[..., Any], ...]:
     return tuple(items)
 
 
+def check_secret(secret: object, secret_file: object) -> tuple[str | bytes | None, str | None]:
+    """Accept a secret (non-empty str or bytes) or the path of an existing file holding one, not both."""
+    if secret is not None and secret_file is not None:
+        raise InvalidOptionError("give secret or secret_file, not both")
+    if secret is not None:
+        if not isinstance(secret, (str, bytes)):
+            raise InvalidOptionTypeError(f"secret must be a str or bytes, not {type(secret).__name__}")
+        if not secret:
+            raise InvalidOptionError("secret must not be empty")
+        return secret, None
+    if secret_file is not None:
+        if not isinstance(secret_file, (str, os.PathLike)):
+            raise InvalidOptionTypeError(f"secret_file must be a path, not {type(secret_file).__name__}")
+        if not os.path.isfile(secret_file):
+            raise InvalidOptionError(f"secret_file {os.fspath(secret_file)!r} is not a file")
+        return None, os.fspath(secret_file)
+    return None, None
+
+
 def make_options(
     *,
     ttl: object = None,
@@ -99,6 +120,8 @@ def make_options(
     max_entries: object = None,
     policy: object = None,
     depends_on: object = (),
+    secret: object = None,
+    secret_file: object = None,
 ) -> Options:
     """Check every option and return them frozen; raises ``InvalidOptionError`` at once."""
     if isinstance(ignore, str):
@@ -117,6 +140,7 @@ def make_options(
             f"key must be a callable taking the function's arguments, not {type(key).__name__}"
         )
     limits = make_limits(max_size=max_size, max_entries=max_entries, ttl=ttl, policy=policy)
+    checked_secret, checked_secret_file = check_secret(secret, secret_file)
     return Options(
         ttl=limits.ttl,
         ignore=frozenset(str(n) for n in names),
@@ -126,4 +150,6 @@ def make_options(
         durable=check_bool(durable, "durable"),
         limits=limits,
         depends_on=check_depends_on(depends_on),
+        secret=checked_secret,
+        secret_file=checked_secret_file,
     )
