@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
-from . import _codec, _usage
+from . import _usage
 from ._decorator import CachedFunction, P, R, wrap
 from ._errors import EntryError, ForgedEntryError, InvalidOptionError
-from ._localstore import DirectoryStore
 from ._options import (
     DEFAULT_LOCK_TIMEOUT,
     check_bool,
@@ -22,10 +20,16 @@ from ._options import (
     make_limits,
     make_options,
 )
-from ._pruning import Limits, PruneReport, candidates, prune
+from ._policies import Limits
 from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
-from ._secret import load_secret
 from ._store import EntryStat
+
+if TYPE_CHECKING:
+    from ._codec import Signer
+    from ._pruning import PruneReport
+
+# The codec, the directory store, pruning and the secret load when a Cache is made or
+# first used, not at ``import pkcache``.
 
 DIR_ENV = "PKCACHE_DIR"
 
@@ -68,18 +72,23 @@ class Cache:
         self.limits = make_limits(max_size=max_size, max_entries=max_entries, ttl=ttl, policy=policy)
         self.lock_timeout = check_timeout(lock_timeout, "lock_timeout")
         self.durable = check_bool(durable, "durable")
+        from ._localstore import DirectoryStore
+
         self.store = DirectoryStore(self.directory)
-        self._signer: _codec.Signer | None = None
+        self._signer: Signer | None = None
         self._config_recorded = False
 
     def __repr__(self) -> str:
         return f"pkcache.Cache({str(self.directory)!r})"
 
     @property
-    def signer(self) -> _codec.Signer:
+    def signer(self) -> Signer:
         """The entry signer, made from the user's secret on first use."""
         if self._signer is None:
-            self._signer = _codec.Signer(load_secret(*self._secret))
+            from ._codec import Signer
+            from ._secret import load_secret
+
+            self._signer = Signer(load_secret(*self._secret))
         return self._signer
 
     @overload
@@ -146,20 +155,24 @@ class Cache:
         summaries = []
         for namespace in self.store.namespaces():
             manifest = self.store.read_manifest(namespace) or {}
-            summary = FunctionSummary(str(manifest.get("name", namespace)), namespace)
             usage = self.store.read_usage(namespace)
-            summary.hits, summary.misses = usage.hits, usage.misses
-            summary.limits = {
-                k: manifest.get(k) for k in ("max_size", "max_entries", "ttl", "policy") if manifest.get(k)
-            }
             current = manifest.get("current_version")
-            for entry in self.store.entries(namespace):
-                summary.entries += 1
-                summary.size += entry.size
-                summary.stale += current is not None and entry.version != current
-                summary.newest = max(summary.newest or entry.created, entry.created)
-                summary.oldest = min(summary.oldest or entry.created, entry.created)
-            summaries.append(summary)
+            entries = list(self.store.entries(namespace))
+            created = [e.created for e in entries]
+            summaries.append(
+                FunctionSummary(
+                    str(manifest.get("name", namespace)),
+                    namespace,
+                    entries=len(entries),
+                    size=sum(e.size for e in entries),
+                    stale=sum(current is not None and e.version != current for e in entries),
+                    newest=max(created, default=None),
+                    oldest=min(created, default=None),
+                    hits=usage.hits,
+                    misses=usage.misses,
+                    limits={k: manifest[k] for k in ("max_size", "max_entries", "ttl", "policy") if manifest.get(k)},
+                )
+            )
         return sorted(summaries, key=lambda s: s.function)
 
     def entries(self, function: str | None = None) -> list[EntryInfo]:
@@ -208,8 +221,10 @@ class Cache:
         if data is None:
             raise KeyError(key_prefix)
         head, size = data
-        header = _codec.read_header(head, entry.location)
-        meta = _codec.read_meta(head, header)
+        from ._codec import read_header, read_meta
+
+        header = read_header(head, entry.location)
+        meta = read_meta(head, header)
         meta.update(size=size, location=entry.location, complete=size == header.total_len)
         return meta
 
@@ -242,6 +257,8 @@ class Cache:
         return [e for s in self._matching(function) for e in self._doomed(s.namespace, older_than, stale=stale)]
 
     def _doomed(self, namespace: str, older_than: float | None, *, stale: bool) -> list[EntryStat]:
+        from ._pruning import candidates
+
         now = time.time()
         return [
             c.entry
@@ -265,16 +282,18 @@ class Cache:
         temporary files always go. Given limits apply to each matching function when
         ``function`` is named, else to the whole directory as one pool.
         """
+        from ._pruning import PruneReport, prune
+
         self.flush_usage()
         given = make_limits(max_size=max_size, max_entries=max_entries, ttl=max_age, policy=policy)
         explicit = given.bounded or given.ttl is not None or policy is not None
         report = PruneReport()
         for summary in self._matching(function):
             limits = given if explicit and function is not None else self._recorded_limits(summary.namespace)
-            report += prune(self.store, summary.namespace, limits)
+            report = report.plus(prune(self.store, summary.namespace, limits))
         directory_limits = given if explicit else self._directory_limits()
         if function is None and directory_limits.bounded:
-            report += prune(self.store, None, directory_limits)
+            report = report.plus(prune(self.store, None, directory_limits))
         return report
 
     def _recorded_limits(self, namespace: str) -> Limits:
@@ -308,22 +327,26 @@ class Cache:
 
     def verify(self) -> VerifyReport:
         """Check every entry's length and signature; remove and report the bad ones."""
-        report = VerifyReport()
+        from ._codec import verify
+
+        checked = 0
+        corrupt: list[str] = []
+        forged: list[str] = []
         for entry in self._all_stats():
-            report.checked += 1
+            checked += 1
             bucket = self.store.bucket(entry.namespace, entry.version)
             data = bucket.read(entry.key)
             if data is None:  # removed while we looked
                 continue
             try:
-                _codec.verify(entry.key, data, self.signer, entry.location)
+                verify(entry.key, data, self.signer, entry.location)
             except ForgedEntryError:
-                report.forged.append(entry.location)
+                forged.append(entry.location)
                 self.store.remove(entry)
             except EntryError:
-                report.corrupt.append(entry.location)
+                corrupt.append(entry.location)
                 self.store.remove(entry)
-        return report
+        return VerifyReport(checked, corrupt, forged)
 
     def _all_stats(self) -> Iterator[EntryStat]:
         return self.store.entries()
@@ -340,6 +363,8 @@ class Cache:
 
 def _name_matches(name: str, pattern: str) -> bool:
     """True if ``pattern`` is the full name, its last part (``load`` for ``pkg.data.load``) or a glob."""
+    import fnmatch
+
     return name == pattern or name.endswith(("." + pattern, ":" + pattern)) or fnmatch.fnmatchcase(name, pattern)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import sys
@@ -16,8 +15,6 @@ from ._cache import Cache, default_directory
 from ._errors import PkcacheError
 from ._policies import POLICIES
 from ._units import format_age, format_size, parse_age, parse_size
-
-logger = logging.getLogger("pkcache")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,7 +100,7 @@ def _cmd_list(cache: Cache, args: argparse.Namespace) -> int:
     if args.function is not None:
         entries = cache.entries(args.function)
         if args.json:
-            _print_json([dataclasses.asdict(e) | {"args": _args_of(cache, e.key)} for e in entries])
+            _print_json([e._asdict() | {"args": _args_of(cache, e.key)} for e in entries])
             return 0
         if not entries:
             print(f"no stored results for {args.function!r}")
@@ -124,7 +121,7 @@ def _cmd_list(cache: Cache, args: argparse.Namespace) -> int:
         return 0
     functions = cache.functions()
     if args.json:
-        _print_json([dataclasses.asdict(s) for s in functions])
+        _print_json([s._asdict() for s in functions])
         return 0
     if not functions:
         print(f"no stored results in {cache.directory}")
@@ -171,7 +168,7 @@ def _args_of(cache: Cache, key: str) -> str:
 def _cmd_info(cache: Cache, args: argparse.Namespace) -> int:
     stats = cache.stats()
     if args.json:
-        _print_json(dataclasses.asdict(stats))
+        _print_json(stats._asdict())
         return 0
     print(f"directory  {stats.directory}")
     print(f"functions  {stats.functions}")
@@ -222,7 +219,7 @@ def _cmd_clear(cache: Cache, args: argparse.Namespace) -> int:
 def _cmd_verify(cache: Cache, args: argparse.Namespace) -> int:
     report = cache.verify()
     if args.json:
-        _print_json(dataclasses.asdict(report) | {"ok": report.ok})
+        _print_json(report._asdict() | {"ok": report.ok})
     else:
         for location in report.corrupt:
             print(f"corrupt (truncated or garbled), removed: {location}")
@@ -237,7 +234,7 @@ def _cmd_prune(cache: Cache, args: argparse.Namespace) -> int:
         args.function, max_size=args.max_size, max_entries=args.max_entries, max_age=args.max_age, policy=args.policy
     )
     if args.json:
-        _print_json(dataclasses.asdict(report))
+        _print_json(report._asdict())
     else:
         print(
             f"removed {report.removed} entries ({format_size(report.bytes)}), "

@@ -20,8 +20,7 @@ import json
 import pickle
 import struct
 import time
-from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 from ._errors import CorruptEntryError, ForgedEntryError
 
@@ -38,8 +37,7 @@ _OUT_OF_BAND_MIN = 1 << 16
 Buffer = Union[bytes, bytearray, memoryview]  # noqa: UP007 - a runtime alias must work on 3.10
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):
     """The fixed-size part of an entry, readable from its first ``PREFIX_SIZE`` bytes."""
 
     meta_len: int
@@ -49,8 +47,7 @@ class Header:
     created: float
 
 
-@dataclass(frozen=True)
-class Encoded:
+class Encoded(NamedTuple):
     """An entry ready to write: byte segments in file order, and its total size."""
 
     segments: list[Buffer]

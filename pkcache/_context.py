@@ -6,13 +6,11 @@ stores and locks; this is where keys, the entry codec, a store and the policies 
 
 from __future__ import annotations
 
-import logging
 import pickle
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from . import _codec
 from ._binding import ArgumentBinder, summarize
@@ -20,8 +18,11 @@ from ._errors import EntryError, UnhashableArgumentError
 from ._identity import code_fingerprint, dependencies, folder_name, function_name
 from ._keys import ATOMIC_TYPES, PICKLING_ERRORS, PROTOCOL, ArgumentHasher, new_hash
 from ._locks import KeyLock
+from ._log import Warnings, logger
 from ._pruning import PruneReport, prune
+from ._reports import CacheInfo
 from ._secret import load_secret
+from ._store import MISS
 from ._usage import UsageRecorder
 
 if TYPE_CHECKING:
@@ -29,37 +30,10 @@ if TYPE_CHECKING:
     from ._options import Options
     from ._store import Bucket
 
-logger = logging.getLogger("pkcache")
 
 # What unpickling a verified entry can raise when the code it refers to has changed
 # (a class renamed or moved, a module gone): the entry is unusable here, so it is a miss.
 _UNPICKLE_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError)
-MISS: Any = object()
-
-
-class CacheInfo(NamedTuple):
-    """What ``f.cache_info()`` reports."""
-
-    hits: int  # calls answered from the cache, in this process
-    misses: int  # calls that ran the body, in this process
-    entries: int  # stored results of this function, on disk (all code versions)
-    size: int  # bytes those results take on disk
-    stale: int = 0  # of those, results of other code versions (pruned first)
-    total_hits: int = 0  # hits recorded by every process (flushed at least once a second)
-    total_misses: int = 0  # misses recorded by every process
-    limits: dict[str, Any] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
-
-
-@dataclass
-class Warnings:
-    """The first trouble of each kind is a warning; repeats go to debug, not a flood."""
-
-    seen: set[str] = field(default_factory=set)
-
-    def __call__(self, topic: str, message: str, *args: object) -> None:
-        level = logging.DEBUG if topic in self.seen else logging.WARNING
-        self.seen.add(topic)
-        logger.log(level, "pkcache: " + message, *args)
 
 
 class FunctionContext:
@@ -275,11 +249,11 @@ class FunctionContext:
         limits = self.options.limits
         if (limits.bounded and limits.exceeded_by(store.totals(self.namespace))) or self._ttl_sweep_due():
             self.flush_usage()
-            report += prune(store, self.namespace, limits.low_water())
+            report = report.plus(prune(store, self.namespace, limits.low_water()))
         cache_limits = self.cache.limits
         if cache_limits.bounded and cache_limits.exceeded_by(store.totals(None)):
             self.cache.flush_usage()
-            report += prune(store, None, cache_limits.low_water())
+            report = report.plus(prune(store, None, cache_limits.low_water()))
         return report
 
     def _ttl_sweep_due(self) -> bool:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import functools
-import inspect
 import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from . import _usage
-from ._context import MISS, CacheInfo, FunctionContext, Warnings
 from ._identity import function_name
+from ._log import Warnings
+from ._reports import CacheInfo
+from ._store import MISS
 
 if TYPE_CHECKING:
     from ._cache import Cache
+    from ._context import FunctionContext
     from ._options import Options
 
 P = ParamSpec("P")
@@ -59,6 +61,7 @@ class CachedFunction(Generic[P, R]):
 
     def _build_context(self) -> FunctionContext:
         from ._api import default_cache
+        from ._context import FunctionContext  # the working parts load at the first call, not at import
 
         cache = self._cache if self._cache is not None else default_cache()
         context = FunctionContext(self.__wrapped__, self.name, self._options, cache, self._warn)
@@ -178,6 +181,8 @@ class AsyncCachedFunction(CachedFunction[P, R]):
     def __init__(self, func: Callable[P, R], options: Options, cache: Cache | None) -> None:
         super().__init__(func, options, cache)
         if sys.version_info >= (3, 12):
+            import inspect
+
             inspect.markcoroutinefunction(self)
 
     async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:  # type: ignore[override]
@@ -246,11 +251,23 @@ class BoundCachedFunction(Generic[R]):
         return self.__func__.cache_info()
 
 
+_CO_COROUTINE = 0x80
+
+
+def _is_coroutine_function(func: object) -> bool:
+    code = getattr(func, "__code__", None)
+    if code is not None:
+        return bool(code.co_flags & _CO_COROUTINE)
+    import inspect  # a callable object or a partial: let inspect decide
+
+    return inspect.iscoroutinefunction(func)
+
+
 def wrap(func: Callable[P, R], options: Options, cache: Cache | None) -> CachedFunction[P, R]:
     """Return the cached version of ``func``; staticmethod and classmethod objects keep their kind."""
     if isinstance(func, (staticmethod, classmethod)):
         inner = wrap(func.__func__, options, cache)
         return type(func)(inner)  # type: ignore[return-value]
-    if inspect.iscoroutinefunction(func):
-        return AsyncCachedFunction(cast("Callable[P, R]", func), options, cache)
+    if _is_coroutine_function(func):
+        return AsyncCachedFunction(func, options, cache)
     return CachedFunction(func, options, cache)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import os
 import re
 import sys
 import types
 from collections.abc import Callable, Iterator
 from typing import Any
-
-from ._keys import PICKLING_ERRORS, ArgumentHasher, new_hash
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -33,8 +29,15 @@ def function_name(func: Callable[..., Any]) -> str:
 def folder_name(name: str) -> str:
     """Return a readable, filesystem-safe folder name for a function, unique per name."""
     readable = _UNSAFE_NAME.sub("_", name).strip("._") or "function"
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{readable[:80]}-{digest}"
+    digest = _new_hash()
+    digest.update(name.encode())
+    return f"{readable[:80]}-{digest.hexdigest()[:8]}"
+
+
+def _new_hash() -> Any:
+    from ._keys import new_hash  # pickling machinery loads at the first call, not at import
+
+    return new_hash()
 
 
 def _feed_const(hasher: Any, const: object) -> None:
@@ -49,7 +52,7 @@ def _feed_const(hasher: Any, const: object) -> None:
         # Set constants (``x in {"a", "b"}``) iterate in PYTHONHASHSEED order: sort them.
         parts = []
         for item in const:
-            sub = new_hash()
+            sub = _new_hash()
             _feed_const(sub, item)
             parts.append(sub.digest())
         hasher.update(b"frozenset:%d:" % len(parts) + b"".join(sorted(parts)))
@@ -75,7 +78,10 @@ def _feed_code(hasher: Any, code: types.CodeType) -> None:
 
 def code_fingerprint(func: Callable[..., Any]) -> str:
     """Return a hex digest of the function's bytecode, constants and closure values."""
-    hasher = new_hash(importlib.util.MAGIC_NUMBER)
+    import importlib.util
+
+    hasher = _new_hash()
+    hasher.update(importlib.util.MAGIC_NUMBER)
     code = getattr(func, "__code__", None)
     if code is None:  # a builtin or a callable object: name it, there is no code to read
         hasher.update(repr(type(func)).encode())
@@ -96,7 +102,9 @@ def code_fingerprint(func: Callable[..., Any]) -> str:
 
 
 def _feed_value(hasher: Any, value: object) -> None:
-    value_hasher = ArgumentHasher(new_hash())
+    from ._keys import PICKLING_ERRORS, ArgumentHasher
+
+    value_hasher = ArgumentHasher(_new_hash())
     try:
         value_hasher.feed(value)
     except PICKLING_ERRORS:  # e.g. a captured lock or lambda: fall back to its type

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import mmap
 import os
 import secrets
@@ -19,10 +18,9 @@ from ._atomic import TEMP_PREFIX, remove_dead_temp_file, write_atomic
 from ._codec import Buffer
 from ._ledger import Ledger
 from ._locks import KeyLock
+from ._log import logger
 from ._store import EntryStat, TempFile
 from ._usage import Usage
-
-logger = logging.getLogger("pkcache")
 
 # A path that does not exist, or runs through a file: either way there is nothing there.
 _ABSENT = (FileNotFoundError, NotADirectoryError)

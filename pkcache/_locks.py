@@ -9,7 +9,6 @@ filelock 4.3 on the project machine), and a miss pays for it on every store; so
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import os
 import time
@@ -86,6 +85,8 @@ class KeyLock:
 
     async def acquire_async(self, timeout: float) -> bool:
         """Like ``acquire``, but waits with ``asyncio.sleep`` so the event loop keeps running."""
+        import asyncio  # only async callers pay for importing it
+
         deadline = time.monotonic() + timeout
         delay = _FIRST_POLL
         while not self.try_acquire():

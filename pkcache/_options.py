@@ -5,19 +5,16 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._errors import InvalidOptionError, InvalidOptionTypeError
-from ._policies import DEFAULT_POLICY, POLICIES
-from ._pruning import Limits
+from ._policies import DEFAULT_POLICY, POLICIES, Limits
 from ._units import parse_age, parse_size
 
 DEFAULT_LOCK_TIMEOUT = 600.0
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """The per-function settings of ``@cached``, already checked."""
 
     ttl: float | None = None
@@ -26,7 +23,7 @@ class Options:
     key: Callable[..., Any] | None = None
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     durable: bool = False
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits = Limits()
     depends_on: tuple[Callable[..., Any], ...] = ()
     secret: str | bytes | None = None
     secret_file: str | None = None

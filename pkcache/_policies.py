@@ -64,6 +64,40 @@ POLICIES: dict[str, Policy] = {p.name: p for p in _ALL}
 DEFAULT_POLICY = "lru"
 
 
+# A write that finds a limit exceeded evicts down to this share of it, so that the next
+# writes do not rescan the folder each time: the cost of a scan is spread over the
+# tenth of the limit that can be written before the next one.
+LOW_WATER = 0.9
+
+
+class Limits(NamedTuple):
+    """Bounds on a set of entries; None means unbounded."""
+
+    max_size: int | None = None
+    max_entries: int | None = None
+    ttl: float | None = None
+    policy: str = "lru"
+
+    @property
+    def bounded(self) -> bool:
+        return self.max_size is not None or self.max_entries is not None
+
+    def exceeded_by(self, totals: tuple[int, int]) -> bool:
+        count, size = totals
+        return (self.max_entries is not None and count > self.max_entries) or (
+            self.max_size is not None and size > self.max_size
+        )
+
+    def low_water(self) -> Limits:
+        """Return these limits lowered to the amortizing target of automatic pruning."""
+        entries = None if self.max_entries is None else self.max_entries - self.max_entries // 10
+        size = None if self.max_size is None else int(self.max_size * LOW_WATER)
+        return Limits(size, entries, self.ttl, self.policy)
+
+    def describe(self) -> dict[str, object]:
+        return {"max_size": self.max_size, "max_entries": self.max_entries, "ttl": self.ttl, "policy": self.policy}
+
+
 def _eviction_order(policy: Policy, candidate: Candidate) -> tuple[float, ...]:
     if candidate.stale:
         return (0.0, candidate.entry.created)

@@ -1,13 +1,11 @@
-"""What listing, checking and pruning a cache report: plain dataclasses."""
+"""What listing, checking and pruning a cache report: immutable records."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class EntryInfo:
+class EntryInfo(NamedTuple):
     """One stored result, as ``Cache.entries()`` and ``pkcache list --function`` show it."""
 
     function: str
@@ -19,8 +17,7 @@ class EntryInfo:
     location: str
 
 
-@dataclass
-class FunctionSummary:
+class FunctionSummary(NamedTuple):
     """The stored results of one function."""
 
     function: str
@@ -32,11 +29,10 @@ class FunctionSummary:
     oldest: float | None = None
     hits: int = 0  # recorded by every process
     misses: int = 0
-    limits: dict[str, Any] = field(default_factory=dict)
+    limits: dict[str, Any] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
 
 
-@dataclass(frozen=True)
-class CacheStats:
+class CacheStats(NamedTuple):
     """Totals of a cache directory."""
 
     directory: str
@@ -46,17 +42,29 @@ class CacheStats:
     stale: int
     hits: int = 0
     misses: int = 0
-    limits: dict[str, Any] = field(default_factory=dict)
+    limits: dict[str, Any] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
 
 
-@dataclass
-class VerifyReport:
+class VerifyReport(NamedTuple):
     """What ``Cache.verify`` found: entries checked, and the bad ones it removed."""
 
     checked: int = 0
-    corrupt: list[str] = field(default_factory=list)  # truncated or garbled
-    forged: list[str] = field(default_factory=list)  # signature does not verify
+    corrupt: list[str] = []  # noqa: RUF012 - truncated or garbled; a NamedTuple default, never mutated
+    forged: list[str] = []  # noqa: RUF012 - signature does not verify
 
     @property
     def ok(self) -> bool:
         return not self.corrupt and not self.forged
+
+
+class CacheInfo(NamedTuple):
+    """What ``f.cache_info()`` reports."""
+
+    hits: int  # calls answered from the cache, in this process
+    misses: int  # calls that ran the body, in this process
+    entries: int  # stored results of this function, on disk (all code versions)
+    size: int  # bytes those results take on disk
+    stale: int = 0  # of those, results of other code versions (pruned first)
+    total_hits: int = 0  # hits recorded by every process (flushed at least once a second)
+    total_misses: int = 0  # misses recorded by every process
+    limits: dict[str, Any] = {}  # noqa: RUF012 - a NamedTuple default, never mutated

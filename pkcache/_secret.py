@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import secrets
 from pathlib import Path
 
-logger = logging.getLogger("pkcache")
+from ._log import logger
 
 SECRET_ENV = "PKCACHE_SECRET"
 _SECRET_FILE_NAME = "secret"

@@ -8,12 +8,15 @@ it knows nothing of functions, pickling or signatures.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from ._codec import Buffer
-from ._locks import KeyLock
-from ._usage import Usage
+if TYPE_CHECKING:
+    from ._codec import Buffer
+    from ._locks import KeyLock
+    from ._usage import Usage
+
+
+MISS: Any = object()  # what a lookup returns when there is no usable entry
 
 
 class EntryStat(NamedTuple):
@@ -27,8 +30,7 @@ class EntryStat(NamedTuple):
     location: str
 
 
-@dataclass(frozen=True)
-class TempFile:
+class TempFile(NamedTuple):
     """A writer's temporary file: live while its writer runs, litter once it died."""
 
     location: str

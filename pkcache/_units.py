@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import math
 import re
 
@@ -34,8 +33,8 @@ def parse_age(value: object, *, option: str = "age") -> float:
     """Return seconds from a number, a ``timedelta`` or a string like ``30s``, ``15m``, ``2h``, ``7d``."""
     if isinstance(value, bool):
         raise InvalidOptionTypeError(f"{option} must be seconds, a timedelta or a string like '2h', not a bool")
-    if isinstance(value, datetime.timedelta):
-        seconds = value.total_seconds()
+    if type(value).__name__ == "timedelta" and hasattr(value, "total_seconds"):  # no datetime import needed
+        seconds = float(value.total_seconds())
     elif isinstance(value, (int, float)):
         seconds = float(value)
     elif isinstance(value, str):

@@ -9,26 +9,23 @@ hit counts from here, so process A's pruning sees how often process B read an en
 from __future__ import annotations
 
 import atexit
-import json
-import logging
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
 from typing import Any
 
-logger = logging.getLogger("pkcache")
+from ._log import logger
 
 FLUSH_INTERVAL = 1.0
 
 
-@dataclass
 class Usage:
     """Totals of a function's calls, and per entry its hit count and last read time."""
 
-    hits: int = 0
-    misses: int = 0
-    keys: dict[str, list[float]] = field(default_factory=dict)  # key -> [hits, last access]
+    def __init__(self) -> None:
+        self.hits = 0
+        self.misses = 0
+        self.keys: dict[str, list[float]] = {}  # key -> [hits, last access]
 
     def _merge_key(self, key: str, count: float, last: float) -> None:
         slot = self.keys.setdefault(key, [0, 0.0])
@@ -55,6 +52,8 @@ class Usage:
 
     @classmethod
     def from_lines(cls, lines: list[bytes]) -> Usage:
+        import json
+
         usage = cls()
         for line in lines:
             try:

@@ -429,3 +429,51 @@ def test_durable_entries_are_fsynced_before_they_appear(cache: pkcache.Cache, mo
     safe(1)
     assert len(synced) == 2  # the entry file, then its folder
     assert safe(1) == 1
+
+
+BAD_OPTIONS = [
+    ("cache_dir", 3, TypeError),
+    ("cache_dir", "", ValueError),
+    ("ttl", "soon", ValueError),
+    ("ttl", -5, ValueError),
+    ("ttl", [1], TypeError),
+    ("ignore", 5, TypeError),
+    ("ignore", ["not a name"], ValueError),
+    ("version", 1.5, TypeError),
+    ("version", True, TypeError),
+    ("key", "id", TypeError),
+    ("lock_timeout", "long", TypeError),
+    ("lock_timeout", float("nan"), ValueError),
+    ("durable", "yes", TypeError),
+    ("max_size", "lots", ValueError),
+    ("max_size", -1, ValueError),
+    ("max_size", 2.5, TypeError),
+    ("max_entries", 0, ValueError),
+    ("max_entries", 2.0, TypeError),
+    ("policy", "mru", ValueError),
+    ("policy", 1, TypeError),
+    ("depends_on", "helper", TypeError),
+    ("depends_on", [print], ValueError),
+    ("secret", 7, TypeError),
+    ("secret", b"", ValueError),
+    ("secret_file", "/no/such/secret", ValueError),
+]
+
+
+@pytest.mark.parametrize(("option", "value", "error"), BAD_OPTIONS)
+def test_every_bad_option_fails_at_decoration_with_its_name(option: str, value: object, error: type) -> None:
+    with pytest.raises(error, match=option) as info:
+        pkcache.cached(**{option: value})
+    assert isinstance(info.value, pkcache.PkcacheError)
+
+
+CACHE_OPTIONS = {"max_size", "max_entries", "ttl", "policy", "lock_timeout", "durable", "secret", "secret_file"}
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "error"),
+    [row for row in BAD_OPTIONS if row[0] in CACHE_OPTIONS] + [("directory", 3, TypeError)],
+)
+def test_every_bad_cache_option_fails_at_construction(option: str, value: object, error: type) -> None:
+    with pytest.raises(error, match=option):
+        pkcache.Cache(**{option: value})  # type: ignore[arg-type]
