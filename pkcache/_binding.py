@@ -31,6 +31,7 @@ class ArgumentBinder:
                 f"ignore={unknown!r}: {getattr(func, '__qualname__', func)!r} has no parameter named "
                 + ", ".join(unknown)
             )
+        self._params = params
         self._kept = [p for p in params if p.name not in self.ignore]
         # The fast path: only positional parameters, called positionally. The values are
         # the arguments plus the defaults of the parameters left out.
@@ -52,6 +53,9 @@ class ArgumentBinder:
 
     def named(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
         """Return ``(parameter, value)`` pairs of the kept parameters, defaults applied."""
+        if not kwargs and self._simple and self._first_default <= len(args) <= self._count:
+            values = args + self._defaults[len(args) - self._first_default :]
+            return [(p.name, values[i]) for i, p in enumerate(self._params) if p.name not in self.ignore]
         bound = self._signature.bind(*args, **kwargs)
         bound.apply_defaults()
         pairs = []

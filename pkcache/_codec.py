@@ -2,49 +2,60 @@
 
 Layout (little-endian)::
 
-    header  magic "PKCE", format, flags, meta_len, pickle_len, n_buffers, total_len, created
-    mac     32 bytes: keyed BLAKE2b over the key and everything in the file but the mac itself
+    header  magic "PKCE", format, n_buffers, meta_len, pickle_len, total_len, created
     meta    JSON, readable without unpickling anything
     pickle  protocol-5 stream of the result
-    table   (offset, length) of each out-of-band buffer
+    table   per out-of-band buffer: offset, length, BLAKE3 digest of its bytes
+    mac     32 bytes: keyed BLAKE3 over the entry's key and everything above
     buffers raw, each at an offset aligned to ``_ALIGN``
 
-A reader checks the length and the MAC before it unpickles a byte: a torn write fails the
-length or the MAC, a planted or altered file fails the MAC.
+The MAC covers one contiguous prefix, so a small entry is checked with one hash call.
+Large buffers are covered through their digests in the table: a full load checks each
+digest (one pass over the bytes, as a MAC over them would be); a memory-mapped load
+checks the MAC alone and leaves the raw numeric bytes unverified (see the README). A
+reader never unpickles a byte the MAC has not covered.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 import struct
 import time
 from typing import Any, NamedTuple, Union
 
+import blake3
+
 from ._errors import CorruptEntryError, ForgedEntryError
 
 MAGIC = b"PKCE"
-FORMAT = 1
-_HEADER = struct.Struct("<4sBBHIIIQd")  # magic, format, flags, reserved, meta, n_buffers, pickle, total, created
+FORMAT = 2
+# magic, format, reserved, n_buffers, meta_len, pickle_len, total_len, created
+_HEADER = struct.Struct("<4sBBHIIQd")
+HEADER_SIZE = _HEADER.size
 _MAC_SIZE = 32
-PREFIX_SIZE = _HEADER.size + _MAC_SIZE
-_TABLE_ROW = struct.Struct("<QQ")
+_TABLE_ROW = struct.Struct("<QQ32s")
 _ALIGN = 64
 # Buffers smaller than this stay in the pickle stream: not worth a table row and padding.
 _OUT_OF_BAND_MIN = 1 << 16
+# Inputs at least this large are hashed on every core.
+_PARALLEL_MIN = 1 << 20
 
 Buffer = Union[bytes, bytearray, memoryview]  # noqa: UP007 - a runtime alias must work on 3.10
 
 
 class Header(NamedTuple):
-    """The fixed-size part of an entry, readable from its first ``PREFIX_SIZE`` bytes."""
+    """The fixed-size part of an entry, readable from its first ``HEADER_SIZE`` bytes."""
 
-    meta_len: int
     n_buffers: int
+    meta_len: int
     pickle_len: int
     total_len: int
     created: float
+
+    @property
+    def mac_offset(self) -> int:
+        return HEADER_SIZE + self.meta_len + self.pickle_len + _TABLE_ROW.size * self.n_buffers
 
 
 class Encoded(NamedTuple):
@@ -54,17 +65,22 @@ class Encoded(NamedTuple):
     size: int
 
 
+def digest(data: Buffer) -> bytes:
+    """Return the BLAKE3 digest of a buffer, hashing large ones on every core."""
+    if len(data) >= _PARALLEL_MIN:
+        return blake3.blake3(data, max_threads=blake3.blake3.AUTO).digest()
+    return blake3.blake3(data).digest()
+
+
 class Signer:
-    """Signs and verifies entries with a keyed BLAKE2b whose key state is prepared once."""
+    """Signs and verifies entries with keyed BLAKE3 (a MAC: the key is the user's secret)."""
 
     def __init__(self, key: bytes) -> None:
-        self._base = hashlib.blake2b(key=key, digest_size=_MAC_SIZE)
+        self.key = key
 
-    def mac(self, entry_key: str, parts: list[Buffer]) -> bytes:
-        state = self._base.copy()
-        state.update(entry_key.encode())
-        for part in parts:
-            state.update(part)
+    def mac(self, entry_key: str, signed: Buffer) -> bytes:
+        state = blake3.blake3(entry_key.encode(), key=self.key)
+        state.update(signed)
         return state.digest()
 
 
@@ -81,7 +97,7 @@ def encode(entry_key: str, value: Any, meta: dict[str, Any], signer: Signer, cre
 
     stream = pickle.dumps(value, protocol=5, buffer_callback=take)
     meta_bytes = json.dumps(meta, separators=(",", ":"), default=str).encode()
-    offset = PREFIX_SIZE + len(meta_bytes) + len(stream) + _TABLE_ROW.size * len(buffers)
+    offset = HEADER_SIZE + len(meta_bytes) + len(stream) + _TABLE_ROW.size * len(buffers) + _MAC_SIZE
     table = bytearray()
     data_segments: list[Buffer] = []
     for raw in buffers:
@@ -89,61 +105,91 @@ def encode(entry_key: str, value: Any, meta: dict[str, Any], signer: Signer, cre
         if padding:
             data_segments.append(bytes(padding))
         offset += padding
-        table += _TABLE_ROW.pack(offset, raw.nbytes)
+        table += _TABLE_ROW.pack(offset, raw.nbytes, digest(raw))
         data_segments.append(raw)
         offset += raw.nbytes
     created = time.time() if created is None else created
-    header = _HEADER.pack(MAGIC, FORMAT, 0, 0, len(meta_bytes), len(buffers), len(stream), offset, created)
-    body: list[Buffer] = [meta_bytes, stream, bytes(table), *data_segments]
-    mac = signer.mac(entry_key, [header, *body])
-    return Encoded([header, mac, *body], offset)
+    header = _HEADER.pack(MAGIC, FORMAT, 0, len(buffers), len(meta_bytes), len(stream), offset, created)
+    signed = b"".join((header, meta_bytes, stream, table))
+    return Encoded([signed, signer.mac(entry_key, signed), *data_segments], offset)
 
 
-def read_header(data: Buffer, location: str) -> Header:
+def open_small(entry_key: str, data: bytes, signer: Signer) -> tuple[float, bytes] | None:
+    """The hit path's fast check of a small entry (no out-of-band buffers).
+
+    Returns (created, pickle stream) if ``data`` is a whole, correctly signed small entry,
+    else None; the caller then takes the general path, which says what is wrong.
+    """
+    try:
+        magic, fmt, _reserved, n_buffers, meta_len, pickle_len, total, created = _HEADER.unpack_from(data)
+    except struct.error:  # shorter than a header
+        return None
+    end = HEADER_SIZE + meta_len + pickle_len
+    if magic != MAGIC or fmt != FORMAT or n_buffers or total != len(data) or total != end + _MAC_SIZE:
+        return None
+    state = blake3.blake3(entry_key.encode(), key=signer.key)
+    state.update(data[:end])
+    if state.digest() != data[end:]:
+        return None
+    return created, data[HEADER_SIZE + meta_len : end]
+
+
+def read_header(data: Buffer, location: str = "") -> Header:
     """Parse and sanity-check the fixed header; raises ``CorruptEntryError``."""
-    if len(data) < PREFIX_SIZE:
+    if len(data) < HEADER_SIZE:
         raise CorruptEntryError(location, f"only {len(data)} bytes, shorter than a header")
-    magic, fmt, _flags, _reserved, meta_len, n_buffers, pickle_len, total, created = _HEADER.unpack_from(data)
+    magic, fmt, _reserved, n_buffers, meta_len, pickle_len, total, created = _HEADER.unpack_from(data)
     if magic != MAGIC:
         raise CorruptEntryError(location, "not a pkcache entry (bad magic bytes)")
     if fmt != FORMAT:
         raise CorruptEntryError(location, f"entry format {fmt}, this pkcache reads {FORMAT}")
-    if total < PREFIX_SIZE + meta_len + pickle_len + _TABLE_ROW.size * n_buffers:
+    header = Header(n_buffers, meta_len, pickle_len, total, created)
+    if total < header.mac_offset + _MAC_SIZE:
         raise CorruptEntryError(location, "header lengths are inconsistent")
-    return Header(meta_len, n_buffers, pickle_len, total, created)
+    return header
 
 
-def verify(entry_key: str, data: Buffer, signer: Signer, location: str) -> Header:
-    """Check length and MAC of a whole entry; raises ``CorruptEntryError`` or ``ForgedEntryError``."""
+def verify(entry_key: str, data: Buffer, signer: Signer, location: str = "", *, buffers: bool = True) -> Header:
+    """Check an entry's length and MAC (and, unless ``buffers`` is False, its buffers' digests).
+
+    Raises ``CorruptEntryError`` for a truncated or garbled entry, ``ForgedEntryError`` for
+    one whose signature does not verify.
+    """
     header = read_header(data, location)
     if len(data) != header.total_len:
         raise CorruptEntryError(location, f"{len(data)} bytes, header says {header.total_len} (truncated?)")
     view = memoryview(data)
-    expected = signer.mac(entry_key, [view[: _HEADER.size], view[PREFIX_SIZE:]])
-    if expected != bytes(view[_HEADER.size : PREFIX_SIZE]):
+    end = header.mac_offset
+    if signer.mac(entry_key, view[:end]) != view[end : end + _MAC_SIZE]:
         raise ForgedEntryError(location, "signature does not verify (altered, planted, or signed with another secret)")
+    if buffers:
+        for offset, length, expected in _table(view, header):
+            if digest(view[offset : offset + length]) != expected:
+                raise ForgedEntryError(location, f"buffer at offset {offset} does not match its signed digest")
     return header
+
+
+def _table(view: memoryview, header: Header) -> list[tuple[int, int, bytes]]:
+    start = HEADER_SIZE + header.meta_len + header.pickle_len
+    rows = [_TABLE_ROW.unpack_from(view, start + i * _TABLE_ROW.size) for i in range(header.n_buffers)]
+    for offset, length, _digest in rows:
+        if offset + length > header.total_len:
+            raise CorruptEntryError("", "buffer table points past the end")
+    return rows
 
 
 def read_meta(data: Buffer, header: Header) -> dict[str, Any]:
     """Return an entry's JSON metadata (after ``read_header``); never unpickles."""
-    raw = bytes(memoryview(data)[PREFIX_SIZE : PREFIX_SIZE + header.meta_len])
+    raw = bytes(memoryview(data)[HEADER_SIZE : HEADER_SIZE + header.meta_len])
     meta = json.loads(raw)
     if not isinstance(meta, dict):
         raise ValueError("entry metadata is not a JSON object")
     return meta
 
 
-def load_value(data: Buffer, header: Header, location: str) -> Any:
+def load_value(data: Buffer, header: Header, location: str = "") -> Any:
     """Unpickle the value of an entry that ``verify`` accepted."""
     view = memoryview(data)
-    start = PREFIX_SIZE + header.meta_len
-    stream = view[start : start + header.pickle_len]
-    table_start = start + header.pickle_len
-    buffers = []
-    for index in range(header.n_buffers):
-        offset, length = _TABLE_ROW.unpack_from(view, table_start + index * _TABLE_ROW.size)
-        if offset + length > header.total_len:
-            raise CorruptEntryError(location, "buffer table points past the end")
-        buffers.append(view[offset : offset + length])
-    return pickle.loads(stream, buffers=buffers)
+    start = HEADER_SIZE + header.meta_len
+    buffers = [view[offset : offset + length] for offset, length, _digest in _table(view, header)]
+    return pickle.loads(view[start : start + header.pickle_len], buffers=buffers)

@@ -56,8 +56,12 @@ class FunctionContext:
             fingerprint.update(f"\0{function_name(dep)}:{code_fingerprint(dep)}".encode())
         fingerprint.update(f"\0{options.version!r}".encode())
         self.version = "v-" + fingerprint.hexdigest()[:16]
-        self.prefix = new_hash(f"pkcache-key-1\0{name}\0{self.version}\0".encode())
+        self._prefix_bytes = f"pkcache-key-1\0{name}\0{self.version}\0".encode()
+        self._key_func = options.key
+        self._values = self.binder.values
+        self._ttl = options.ttl
         self.bucket: Bucket = cache.store.bucket(self.namespace, self.version)
+        self._read = self.bucket.read
         if options.secret is not None or options.secret_file is not None:
             self.signer = _codec.Signer(load_secret(options.secret, options.secret_file))
         else:
@@ -68,13 +72,12 @@ class FunctionContext:
     # -- keys -------------------------------------------------------------------------
 
     def key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-        key_func = self.options.key
-        values = key_func(*args, **kwargs) if key_func is not None else self.binder.values(args, kwargs)
-        hasher = self.prefix.copy()
+        key_func = self._key_func
+        values = key_func(*args, **kwargs) if key_func is not None else self._values(args, kwargs)
         if type(values) is tuple and ATOMIC_TYPES.issuperset(map(type, values)):
-            hasher.update(pickle.dumps(values, PROTOCOL))
-            return str(hasher.hexdigest())
-        canonical = ArgumentHasher(hasher)
+            # Plain values pickle canonically already: one hash over prefix and pickle.
+            return str(new_hash(self._prefix_bytes + pickle.dumps(values, PROTOCOL)).hexdigest())
+        canonical = ArgumentHasher(new_hash(self._prefix_bytes))
         try:
             canonical.feed(values)
         except PICKLING_ERRORS as exc:
@@ -97,14 +100,37 @@ class FunctionContext:
 
     def lookup(self, key: str) -> Any:
         """Return the stored value of ``key`` (recording the hit), or ``MISS``."""
-        bucket = self.bucket
         try:
-            data = bucket.read(key)
+            data = self._read(key)
         except OSError as exc:  # unreadable file or folder: recompute, as for a miss
-            self.warn("read", "cannot read cache entry %s: %s", bucket.location(key), exc)
+            self.warn("read", "cannot read cache entry %s: %s", self.bucket.location(key), exc)
             return MISS
         if data is None:
             return MISS
+        if type(data) is bytes:
+            # The common case, a small entry, checked and loaded with the fewest calls.
+            opened = _codec.open_small(key, data, self.signer)
+            if opened is not None:
+                created, stream = opened
+                ttl = self._ttl
+                if ttl is not None and time.time() - created > ttl:
+                    return MISS
+                try:
+                    value = pickle.loads(stream)
+                except _UNPICKLE_ERRORS as exc:
+                    location = self.bucket.location(key)
+                    logger.warning(
+                        "pkcache: cannot unpickle %s (%s: %s); recomputing", location, type(exc).__name__, exc
+                    )
+                    return MISS
+                self.usage.hit(key)
+                if self.usage.due():
+                    self.flush_usage()
+                return value
+        return self._lookup_general(key, data)
+
+    def _lookup_general(self, key: str, data: Any) -> Any:
+        bucket = self.bucket
         location = bucket.location(key)
         try:
             header = _codec.verify(key, data, self.signer, location)
@@ -133,7 +159,7 @@ class FunctionContext:
     def is_stored(self, key: str) -> bool:
         """True if a complete, unexpired entry is stored for ``key``; reads only its header."""
         try:
-            found = self.bucket.read_prefix(key, _codec.PREFIX_SIZE)
+            found = self.bucket.read_prefix(key, _codec.HEADER_SIZE)
         except OSError:  # unreadable: a call would recompute, so it is not cached
             return False
         if found is None:

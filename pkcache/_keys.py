@@ -10,11 +10,12 @@ without being copied into the pickle stream.
 from __future__ import annotations
 
 import collections
-import hashlib
 import io
 import pickle
 from collections.abc import Callable
 from typing import Any
+
+import blake3
 
 PROTOCOL = 5
 
@@ -26,7 +27,7 @@ ATOMIC_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
 # local classes). AttributeError is "Can't pickle local object" before Python 3.14.
 PICKLING_ERRORS = (pickle.PicklingError, TypeError, AttributeError, RecursionError)
 
-_HASH = hashlib.sha256
+_HASH = blake3.blake3
 
 
 def _sort_key_for(items: list[Any]) -> Callable[[Any], Any] | None:
@@ -72,7 +73,8 @@ class ArgumentHasher:
 
     def _take_buffer(self, buffer: pickle.PickleBuffer) -> bool:
         if self._buffers is None:
-            self._buffers = _HASH()
+            # Large buffers (arrays, frames) are hashed on every core, without a copy.
+            self._buffers = _HASH(max_threads=_HASH.AUTO)
         raw = buffer.raw()
         self._buffers.update(raw.nbytes.to_bytes(8, "little"))
         self._buffers.update(raw)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
+import threading
 from collections.abc import Iterator
 
 try:
@@ -25,13 +26,32 @@ class Ledger:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._fd: int | None = None
+        self._pid = 0
+        self._inode: tuple[int, int] | None = None
+        self._guard = threading.Lock()
+
+    def _descriptor(self) -> int:
+        # Kept open: opening it anew for every store costs more than the update itself.
+        # Reopened in a forked child (which shares the parent's flock otherwise), and when
+        # the file was replaced (its folder cleared and made anew by another process).
+        try:
+            current = os.stat(self.path)
+            inode: tuple[int, int] | None = (current.st_dev, current.st_ino)
+        except FileNotFoundError:
+            inode = None
+        if self._fd is None or self._pid != os.getpid() or inode != self._inode:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            stat = os.fstat(self._fd)
+            self._pid, self._inode = os.getpid(), (stat.st_dev, stat.st_ino)
+        return self._fd
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[int]:
-        # Opened per use, not kept: an open descriptor would keep the file system busy
-        # (no read-only remount, no unmount) and would share its flock with forked children.
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
+        with self._guard:
+            fd = self._descriptor()
             if fcntl is None:
                 import filelock
 
@@ -39,9 +59,10 @@ class Ledger:
                     yield fd
                 return
             fcntl.flock(fd, fcntl.LOCK_EX)
-            yield fd  # closing the descriptor releases the flock
-        finally:
-            os.close(fd)
+            try:
+                yield fd
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
 
     @staticmethod
     def _read(fd: int) -> tuple[int, int]:
@@ -74,3 +95,9 @@ class Ledger:
             now = self._read(fd)
             totals = (max(counted[0] + now[0] - since[0], 0), max(counted[1] + now[1] - since[1], 0))
             os.pwrite(fd, _TOTALS.pack(*totals), 0)
+
+    def close(self) -> None:
+        with self._guard:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None

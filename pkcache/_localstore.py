@@ -26,7 +26,7 @@ from ._usage import Usage
 _ABSENT = (FileNotFoundError, NotADirectoryError)
 
 ENTRY_SUFFIX = ".pkl"
-LOCK_SUFFIX = ".lock"
+KEY_LOCKS = ".locks"  # one file per function version; each key locks one byte of it
 MANIFEST = "function.json"
 CONFIG = "pkcache.json"
 LEDGER = ".ledger"
@@ -112,10 +112,8 @@ class DirectoryBucket:
         return True
 
     def lock(self, key: str) -> KeyLock:
-        folder = f"{self._folder}/{key[:_FANOUT]}"
         self._store.ensure_root()
-        os.makedirs(folder, exist_ok=True)
-        return KeyLock(f"{folder}/{key}{LOCK_SUFFIX}")
+        return KeyLock(f"{self._folder}/{KEY_LOCKS}", key)
 
 
 class DirectoryStore:
@@ -165,6 +163,11 @@ class DirectoryStore:
         if ledger is None:
             ledger = self._ledgers[namespace] = Ledger(str(self._folder(namespace) / LEDGER))
         return ledger
+
+    def close(self) -> None:
+        """Close the descriptors this store keeps open (its running totals); reopened on use."""
+        for ledger in self._ledgers.values():
+            ledger.close()
 
     def account(self, namespace: str, count: int, size: int) -> None:
         """Add a store's or a removal's effect to the namespace's and the directory's totals."""
@@ -250,9 +253,7 @@ class DirectoryStore:
     def prune_lock(self, namespace: str | None) -> KeyLock:
         """Return the lock that makes pruning a namespace (or the directory) one process at a time."""
         self.ensure_root()
-        folder = self._folder(namespace)
-        folder.mkdir(exist_ok=True)
-        return KeyLock(str(folder / PRUNE_LOCK))
+        return KeyLock(str(self._folder(namespace) / PRUNE_LOCK), "")
 
     def remove(self, entry: EntryStat) -> bool:
         try:

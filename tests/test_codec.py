@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pkcache import CorruptEntryError, EntryError, ForgedEntryError
-from pkcache._codec import PREFIX_SIZE, Signer, encode, load_value, read_header, read_meta, verify
+from pkcache._codec import HEADER_SIZE, Signer, encode, load_value, read_header, read_meta, verify
 
 SIGNER = Signer(b"k" * 32)
 
@@ -90,10 +90,10 @@ def test_a_planted_pickle_never_runs(tmp_path: Path) -> None:
     honest = bytearray(whole("fine"))
     header = read_header(honest, "t")
     evil = pickle.dumps(Planted(str(marker)), protocol=5)
-    start = PREFIX_SIZE + header.meta_len
-    forged = honest[:start] + evil
-    forged[16:20] = len(evil).to_bytes(4, "little")  # fix the pickle length field...
-    forged[20:28] = len(forged).to_bytes(8, "little")  # ...and the total, as an attacker would
+    start = HEADER_SIZE + header.meta_len
+    forged = honest[:start] + evil + bytes(32)  # an empty table, and a MAC the attacker cannot compute
+    forged[12:16] = len(evil).to_bytes(4, "little")  # fix the pickle length field...
+    forged[16:24] = len(forged).to_bytes(8, "little")  # ...and the total, as an attacker would
     with pytest.raises(EntryError):
         roundtrip(bytes(forged))
     with pytest.raises(EntryError):

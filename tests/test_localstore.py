@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     from pkcache._locks import KeyLock
-    lock = KeyLock(sys.argv[1])
+    lock = KeyLock(sys.argv[1], "ab" * 32)
     assert lock.acquire(5)
     print("held", flush=True)
     time.sleep(60)
@@ -97,36 +98,45 @@ HOLDER = textwrap.dedent(
 
 
 def test_lock_excludes_another_process_and_survives_its_kill(tmp_path: Path) -> None:
-    path = str(tmp_path / "k.lock")
+    path = str(tmp_path / "locks")
     with subprocess.Popen([sys.executable, "-c", HOLDER, path], stdout=subprocess.PIPE, text=True) as holder:
-        _check_lock_against(holder, path)
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline() == "held\n"
+            lock = KeyLock(path, "ab" * 32)
+            assert lock.acquire(0.2) is False
+            other_key = KeyLock(path, "cd" * 32)
+            assert other_key.try_acquire()  # other keys of the same file are free
+            other_key.release()
+            holder.send_signal(signal.SIGKILL)
+            holder.wait(10)
+            assert lock.acquire(5) is True  # the kernel released the dead holder's lock
+            lock.release()
+        finally:
+            holder.kill()
 
 
-def _check_lock_against(holder: subprocess.Popen[str], path: str) -> None:
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline() == "held\n"
-        lock = KeyLock(path)
-        assert lock.acquire(0.2) is False
-        holder.send_signal(signal.SIGKILL)
-        holder.wait(10)
-        # The dead holder's lock file is still there; the kernel released its flock.
-        assert os.path.exists(path)
-        assert lock.acquire(5) is True
-        lock.release()
-        assert not os.path.exists(path)
-    finally:
-        holder.kill()
-        holder.wait(10)
-
-
-def test_lock_released_after_unlink_is_not_shared(tmp_path: Path) -> None:
-    path = str(tmp_path / "k.lock")
-    first, second, third = KeyLock(path), KeyLock(path), KeyLock(path)
+def test_threads_of_one_process_exclude_each_other(tmp_path: Path) -> None:
+    path = str(tmp_path / "locks")
+    first, second = KeyLock(path, "ab" * 32), KeyLock(path, "ab" * 32)
     assert first.try_acquire()
-    stale_fd = os.open(path, os.O_RDWR)  # a waiter that opened the old inode
+    outcome: list[bool] = []
+    thread = threading.Thread(target=lambda: outcome.append(second.try_acquire()))
+    thread.start()
+    thread.join()
+    assert outcome == [False]
     first.release()
-    assert second.try_acquire()  # takes a fresh file
-    assert not third.try_acquire()
-    os.close(stale_fd)
+    assert second.try_acquire()
     second.release()
+
+
+def test_no_descriptor_stays_open_when_no_lock_is_held(tmp_path: Path) -> None:
+    path = str(tmp_path / "locks")
+    before = len(os.listdir("/proc/self/fd"))
+    locks = [KeyLock(path, f"{i:02x}" * 32) for i in range(5)]
+    for lock in locks:
+        assert lock.try_acquire()
+    assert len(os.listdir("/proc/self/fd")) == before + 1  # one descriptor for all five
+    for lock in locks:
+        lock.release()
+    assert len(os.listdir("/proc/self/fd")) == before

@@ -62,11 +62,11 @@ def test_a_planted_entry_with_a_forged_header_is_refused(square: Any, tmp_path: 
     path = entry_path(square, 7)
     genuine = bytearray(path.read_bytes())
     payload = pickle.dumps(Planted(marker), protocol=5)
-    meta_len = int.from_bytes(genuine[12:16], "little")
-    start = 96 + meta_len
-    forged = genuine[:start] + payload
-    forged[16:20] = len(payload).to_bytes(4, "little")
-    forged[20:28] = len(forged).to_bytes(8, "little")
+    meta_len = int.from_bytes(genuine[8:12], "little")
+    start = 32 + meta_len  # after the fixed header and the metadata
+    forged = genuine[:start] + payload + genuine[-32:]  # keep the old MAC: it cannot match
+    forged[12:16] = len(payload).to_bytes(4, "little")
+    forged[16:24] = len(forged).to_bytes(8, "little")
     path.write_bytes(bytes(forged))
     assert square(7) == 49
     assert not marker.exists()

@@ -1,0 +1,260 @@
+"""pkcache beside joblib.Memory, diskcache, cachier and a plain md5+pickle decorator, in one run.
+
+Usage: python benchmarks/compare.py [--quick]
+
+Install the peers with ``pip install -e '.[bench]'``. Every workload runs for every
+library in fresh temporary directories, libraries interleaved round by round so that
+machine noise hits all alike; the table shows medians and each one's ratio to pkcache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import os
+import pickle
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+LIBRARIES = ["pkcache", "joblib", "diskcache", "cachier", "plain"]
+
+# How each library turns a function into a cached one, given a fresh directory. Run in
+# this process for the timed workloads, and as source text in the race's child processes.
+MAKERS = textwrap.dedent(
+    '''
+    import functools, hashlib, os, pickle
+
+    def make_pkcache(directory, func, **options):
+        import pkcache
+        return pkcache.Cache(directory).cached(func, **options)
+
+    def make_joblib(directory, func, **options):
+        import joblib
+        return joblib.Memory(directory, verbose=0).cache(func, **options)
+
+    def make_diskcache(directory, func, **options):
+        import diskcache
+        return diskcache.Cache(directory).memoize()(func)
+
+    def make_cachier(directory, func, **options):
+        import cachier
+        return cachier.cachier(cache_dir=directory, separate_files=True)(func)
+
+    def make_plain(directory, func, **options):
+        """What many projects write by hand: md5 of the pickled arguments, one pickle file each."""
+        os.makedirs(directory, exist_ok=True)
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            key = hashlib.md5(pickle.dumps((func.__qualname__, args, kwargs))).hexdigest()
+            path = os.path.join(directory, key + ".pkl")
+            try:
+                with open(path, "rb") as f:
+                    return pickle.load(f)
+            except FileNotFoundError:
+                pass
+            value = func(*args, **kwargs)
+            with open(path + ".tmp", "wb") as f:
+                pickle.dump(value, f, protocol=5)
+            os.replace(path + ".tmp", path)
+            return value
+
+        return wrapper
+    '''
+)
+_namespace: dict[str, Any] = {}
+exec(MAKERS, _namespace)
+
+
+def make(library: str, directory: str, func: Callable[..., Any], **options: Any) -> Callable[..., Any]:
+    return _namespace[f"make_{library}"](directory, func, **options)  # type: ignore[no-any-return]
+
+
+def small(x: int, label: str = "a") -> dict[str, Any]:
+    return {"x": x, "label": label, "values": [x, x + 1, x + 2]}
+
+
+def array_double(array: Any) -> Any:
+    return array * 2
+
+
+def frame_summary(frame: Any) -> Any:
+    return frame.iloc[:10].copy()
+
+
+def timed(call: Callable[[], Any], repeat: int) -> float:
+    """Median seconds of ``repeat`` calls."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def small_hit(library: str, directory: str, calls: int) -> float:
+    cached = make(library, directory, small)
+    for x in range(50):
+        cached(x)
+    start = time.perf_counter()
+    for index in range(calls):
+        cached(index % 50)
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def small_miss(library: str, directory: str, calls: int) -> float:
+    cached = make(library, directory, small)
+    start = time.perf_counter()
+    for index in range(calls):
+        cached(index, "miss")
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def big_array_hit(library: str, directory: str, repeat: int, array: Any) -> float:
+    cached = make(library, directory, array_double)
+    cached(array)
+    return timed(lambda: cached(array), repeat) * 1e3
+
+
+def frame_hit(library: str, directory: str, repeat: int, frame: Any) -> float:
+    cached = make(library, directory, frame_summary)
+    cached(frame)
+    return timed(lambda: cached(frame), repeat) * 1e3
+
+
+RACER = MAKERS + textwrap.dedent(
+    '''
+    import sys, time
+    library, directory, runs, keys = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+
+    def body(key):
+        with open(runs, "a") as f:
+            f.write(f"{key}\\n")
+        time.sleep(0.005)
+        return key * 2
+
+    body.__module__ = "racing_body"
+    body.__qualname__ = body.__name__ = "body"
+    import types
+    sys.modules["racing_body"] = types.ModuleType("racing_body")
+    sys.modules["racing_body"].body = body
+    cached = globals()[f"make_{library}"](directory, body)
+    for key in range(keys):
+        assert cached(key) == key * 2
+    '''
+)
+
+
+def race(library: str, directory: str, keys: int, processes: int = 4, timeout: float = 120) -> str:
+    runs = os.path.join(directory, "..", f"runs-{library}.txt")
+    argv = [sys.executable, "-c", RACER, library, directory, runs, str(keys)]
+    children = [subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(processes)]
+    hung = 0
+    deadline = time.monotonic() + timeout
+    for child in children:
+        try:
+            child.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+            hung += 1
+    total = len(Path(runs).read_text().split()) if os.path.exists(runs) else 0
+    duplicates = total - len(set(Path(runs).read_text().split())) if total else 0
+    return f"{duplicates}" + (f" ({hung} of {processes} hung)" if hung else "")
+
+
+def import_ms(library: str, repeat: int) -> float:
+    module = {"plain": "pickle"}.get(library, library)
+    samples = []
+    for _ in range(repeat):
+        out = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", f"import {module}"], capture_output=True, text=True, check=True
+        ).stderr
+        last = [line for line in out.splitlines() if line.rstrip().endswith(f"| {module}")][-1]
+        samples.append(int(last.split("|")[1]) / 1000)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and smaller data (about a minute)")
+    parser.add_argument("--libraries", default=",".join(LIBRARIES))
+    args = parser.parse_args()
+    libraries = args.libraries.split(",")
+    os.environ.setdefault("PKCACHE_SECRET", "benchmark")
+    import numpy as np
+    import pandas as pd
+
+    rounds = 3 if args.quick else 5
+    array_mb = 20 if args.quick else 100
+    rows = 200_000 if args.quick else 1_000_000
+    array = np.random.default_rng(0).random(array_mb * (1 << 20) // 8)
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(rows),
+            "value": np.random.default_rng(1).random(rows),
+            "count": np.arange(rows) % 1000,
+            "name": [f"name-{i % 5000}" for i in range(rows)],
+            "city": [f"city-{i % 97}" for i in range(rows)],
+        }
+    )
+    workloads: dict[str, Callable[[str, str], Any]] = {
+        "hit, small args and result (µs/call)": lambda lib, d: small_hit(lib, d, 2000),
+        "miss + store, small (µs/call)": lambda lib, d: small_miss(lib, d, 300 if args.quick else 1000),
+        f"hit, {array_mb} MB float64 array argument and {array_mb} MB result (ms)": lambda lib, d: big_array_hit(
+            lib, d, 3, array
+        ),
+        f"hit, DataFrame argument, {rows:,} rows x 5 cols incl. strings (ms)": lambda lib, d: frame_hit(
+            lib, d, 3, frame
+        ),
+    }
+    results: dict[str, dict[str, list[float]]] = {w: {lib: [] for lib in libraries} for w in workloads}
+    scratch = Path(tempfile.mkdtemp(prefix="pkcache-compare-"))
+    try:
+        for round_index in range(rounds):
+            for workload, run in workloads.items():
+                for library in libraries if round_index % 2 == 0 else reversed(libraries):
+                    directory = scratch / f"{library}-{round_index}-{abs(hash(workload))}"
+                    results[workload][library].append(run(library, str(directory)))
+                    shutil.rmtree(directory, ignore_errors=True)
+        race_keys = 50 if args.quick else 200
+        races = {}
+        for library in libraries:
+            directory = scratch / f"race-{library}"
+            directory.mkdir()
+            races[library] = race(library, str(directory), race_keys)
+        imports = {library: import_ms(library, 5 if args.quick else 15) for library in libraries}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    import platform
+
+    print(f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
+          f"{'quick' if args.quick else 'full'} run, medians of {rounds} rounds\n")
+    print("| workload | " + " | ".join(libraries) + " |")
+    print("|---|" + "---:|" * len(libraries))
+    for workload in workloads:
+        medians = {lib: statistics.median(results[workload][lib]) for lib in libraries}
+        base = medians["pkcache"]
+        cells = [f"{medians[lib]:,.1f}" + ("" if lib == "pkcache" else f" ({medians[lib] / base:.1f}x)") for lib in libraries]
+        print(f"| {workload} | " + " | ".join(cells) + " |")
+    print(f"| {len(races) and 4} processes racing on {race_keys} cold keys: duplicate body runs | "
+          + " | ".join(races[lib] for lib in libraries) + " |")
+    base = imports["pkcache"]
+    print("| `import` time (ms) | " + " | ".join(
+        f"{imports[lib]:.1f}" + ("" if lib == "pkcache" else f" ({imports[lib] / base:.1f}x)") for lib in libraries
+    ) + " |")
+    print("\nRatios in parentheses are each library's figure divided by pkcache's (above 1: pkcache is faster).")
+
+
+if __name__ == "__main__":
+    main()
