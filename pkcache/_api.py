@@ -51,6 +51,7 @@ def cached(
     depends_on: Any = (),
     secret: str | bytes | None = None,
     secret_file: str | os.PathLike[str] | None = None,
+    mmap_mode: str | None = None,
 ) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
 def cached(
     func: Callable[P, R] | None = None,
@@ -69,6 +70,7 @@ def cached(
     depends_on: Any = (),
     secret: str | bytes | None = None,
     secret_file: str | os.PathLike[str] | None = None,
+    mmap_mode: str | None = None,
 ) -> Any:
     """Store ``func``'s results on disk; a later call with the same arguments returns the stored one.
 
@@ -82,6 +84,8 @@ def cached(
     - ``lock_timeout``: seconds to wait for another caller computing the same key before computing anyway.
     - ``secret`` / ``secret_file``: sign this function's entries with this secret
       instead of ``$PKCACHE_SECRET`` or the user's secret file.
+    - ``mmap_mode``: ``"r"`` returns large array results memory-mapped read-only (``"c"``:
+      copy-on-write) instead of read into memory; their raw bytes are then not re-hashed.
     - ``durable``: fsync each entry before it becomes visible (survives power loss; slower).
     - ``max_size`` (bytes or ``"500MB"``), ``max_entries``: bounds on this function's stored
       results, enforced as it stores; ``policy`` picks what goes first: ``"lru"`` (default),
@@ -107,6 +111,7 @@ def cached(
         depends_on=depends_on,
         secret=secret,
         secret_file=secret_file,
+        mmap_mode=mmap_mode,
     )
     cache = cache_for(directory) if directory is not None else None
     return decorate(func, lambda f: wrap(f, options, cache))

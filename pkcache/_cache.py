@@ -111,6 +111,7 @@ class Cache:
         depends_on: Any = (),
         secret: str | bytes | None = None,
         secret_file: str | os.PathLike[str] | None = None,
+        mmap_mode: str | None = None,
     ) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
     def cached(
         self,
@@ -129,6 +130,7 @@ class Cache:
         depends_on: Any = (),
         secret: str | bytes | None = None,
         secret_file: str | os.PathLike[str] | None = None,
+        mmap_mode: str | None = None,
     ) -> Any:
         """Cache ``func``'s results in this directory; see ``pkcache.cached`` for the options."""
         options = make_options(
@@ -139,6 +141,7 @@ class Cache:
             depends_on=depends_on,
             secret=secret,
             secret_file=secret_file,
+            mmap_mode=mmap_mode,
             ignore=ignore,
             version=version,
             key=key,

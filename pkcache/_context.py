@@ -6,6 +6,7 @@ stores and locks; this is where keys, the entry codec, a store and the policies 
 
 from __future__ import annotations
 
+import functools
 import pickle
 import sys
 import time
@@ -61,7 +62,10 @@ class FunctionContext:
         self._values = self.binder.values
         self._ttl = options.ttl
         self.bucket: Bucket = cache.store.bucket(self.namespace, self.version)
-        self._read = self.bucket.read
+        # With mmap_mode, the store maps large entries instead of reading them.
+        self._read = (
+            functools.partial(self.bucket.read, mmap_mode=options.mmap_mode) if options.mmap_mode else self.bucket.read
+        )
         if options.secret is not None or options.secret_file is not None:
             self.signer = _codec.Signer(load_secret(options.secret, options.secret_file))
         else:
@@ -132,8 +136,11 @@ class FunctionContext:
     def _lookup_general(self, key: str, data: Any) -> Any:
         bucket = self.bucket
         location = bucket.location(key)
+        mmap_mode = self.options.mmap_mode
         try:
-            header = _codec.verify(key, data, self.signer, location)
+            # Mapped buffers are not hashed here: that would read them whole, which is
+            # what mapping avoids. The MAC still covers everything that is unpickled.
+            header = _codec.verify(key, data, self.signer, location, buffers=mmap_mode is None)
             ttl = self.options.ttl
             if ttl is not None and time.time() - header.created > ttl:
                 return MISS

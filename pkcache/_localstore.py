@@ -42,6 +42,7 @@ _FIRST_READ = 1 << 16
 # Fan-out: entries live in 256 sub-folders by the key's first two hex digits, so a
 # million entries make folders of about 4,000 files.
 _FANOUT = 2
+_POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # Linux only
 
 
 class DirectoryBucket:
@@ -58,7 +59,7 @@ class DirectoryBucket:
     def location(self, key: str) -> str:
         return self._path(key)
 
-    def read(self, key: str) -> Buffer | None:
+    def read(self, key: str, *, mmap_mode: str | None = None) -> Buffer | None:
         try:
             fd = os.open(self._path(key), os.O_RDONLY)
         except FileNotFoundError:
@@ -67,11 +68,19 @@ class DirectoryBucket:
             head = os.read(fd, _FIRST_READ)
             if len(head) < _FIRST_READ:
                 return head
+            size = max(os.fstat(fd).st_size, len(head))
+            if mmap_mode is not None:
+                # Mapped, not read: pages come in as the caller touches them. "r" maps
+                # read-only; "c" copy-on-write (writable, changes never reach the file).
+                if mmap_mode == "r":
+                    return memoryview(mmap.mmap(fd, size, prot=mmap.PROT_READ))
+                prot = mmap.PROT_READ | mmap.PROT_WRITE
+                return memoryview(mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=prot))
             # A large entry: read it into one writable, page-aligned buffer, so that
             # arrays loaded from out-of-band buffers are writable and aligned as in the
-            # file, and nothing is copied twice.
-            size = max(os.fstat(fd).st_size, len(head))
-            data = mmap.mmap(-1, size)
+            # file, and nothing is copied twice. Pre-faulting the pages costs less than
+            # faulting them one by one during the read.
+            data = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _POPULATE)
             view = memoryview(data)
             view[: len(head)] = head
             filled = len(head)

@@ -27,6 +27,7 @@ class Options(NamedTuple):
     depends_on: tuple[Callable[..., Any], ...] = ()
     secret: str | bytes | None = None
     secret_file: str | None = None
+    mmap_mode: str | None = None
 
 
 def check_directory(value: object, option: str) -> str | os.PathLike[str] | None:
@@ -86,6 +87,20 @@ def check_depends_on(value: object) -> tuple[Callable[..., Any], ...]:
     return tuple(items)
 
 
+MMAP_MODES = ("r", "c")
+
+
+def check_mmap_mode(value: object) -> str | None:
+    """Accept None, "r" (read-only mapping) or "c" (copy-on-write mapping)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidOptionTypeError(f"mmap_mode must be 'r', 'c' or None, not {type(value).__name__}")
+    if value not in MMAP_MODES:
+        raise InvalidOptionError(f"mmap_mode must be 'r' (read-only) or 'c' (copy-on-write), got {value!r}")
+    return value
+
+
 def check_secret(secret: object, secret_file: object) -> tuple[str | bytes | None, str | None]:
     """Accept a secret (non-empty str or bytes) or the path of an existing file holding one, not both."""
     if secret is not None and secret_file is not None:
@@ -119,6 +134,7 @@ def make_options(
     depends_on: object = (),
     secret: object = None,
     secret_file: object = None,
+    mmap_mode: object = None,
 ) -> Options:
     """Check every option and return them frozen; raises ``InvalidOptionError`` at once."""
     if isinstance(ignore, str):
@@ -149,4 +165,5 @@ def make_options(
         depends_on=check_depends_on(depends_on),
         secret=checked_secret,
         secret_file=checked_secret_file,
+        mmap_mode=check_mmap_mode(mmap_mode),
     )

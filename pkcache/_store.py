@@ -41,8 +41,11 @@ class TempFile(NamedTuple):
 class Bucket(Protocol):
     """The entries of one namespace and version; built once per cached function."""
 
-    def read(self, key: str) -> Buffer | None:
-        """Return the entry's bytes, or None if there is none."""
+    def read(self, key: str, *, mmap_mode: str | None = None) -> Buffer | None:
+        """Return the entry's bytes, or None if there is none.
+
+        ``mmap_mode`` ("r" or "c") asks for a large entry memory-mapped rather than read.
+        """
 
     def read_prefix(self, key: str, size: int) -> tuple[Buffer, int] | None:
         """Return up to ``size`` leading bytes and the entry's full size, or None."""

@@ -112,3 +112,13 @@ def test_foreign_and_empty_files_are_corrupt() -> None:
 def test_random_bytes_are_always_refused(data: bytes) -> None:
     with pytest.raises(EntryError):
         roundtrip(data)
+
+
+def test_an_altered_buffer_is_refused_on_a_full_load_only() -> None:
+    raw = bytearray(whole({"array": np.arange(100_000, dtype=np.float64)}))
+    raw[-8] ^= 0xFF  # inside the out-of-band buffer, after the MAC
+    with pytest.raises(ForgedEntryError, match="buffer"):
+        verify("k1", bytes(raw), SIGNER)
+    # Memory-mapped loads check the MAC (which covers the buffer's digest) but not the
+    # raw bytes themselves, as the README says.
+    verify("k1", bytes(raw), SIGNER, buffers=False)

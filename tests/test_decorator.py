@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import inspect
 import logging
+import mmap
 import os
 from pathlib import Path
 from typing import Any
@@ -457,6 +458,8 @@ BAD_OPTIONS = [
     ("secret", 7, TypeError),
     ("secret", b"", ValueError),
     ("secret_file", "/no/such/secret", ValueError),
+    ("mmap_mode", "w+", ValueError),
+    ("mmap_mode", 1, TypeError),
 ]
 
 
@@ -477,3 +480,31 @@ CACHE_OPTIONS = {"max_size", "max_entries", "ttl", "policy", "lock_timeout", "du
 def test_every_bad_cache_option_fails_at_construction(option: str, value: object, error: type) -> None:
     with pytest.raises(error, match=option):
         pkcache.Cache(**{option: value})  # type: ignore[arg-type]
+
+
+def test_mmap_mode_returns_large_arrays_memory_mapped(cache: pkcache.Cache) -> None:
+    np = pytest.importorskip("numpy")
+
+    @cache.cached(mmap_mode="r")
+    def ramp(n: int) -> Any:
+        return np.arange(n, dtype=np.float64)
+
+    @cache.cached(mmap_mode="c")
+    def ramp_private(n: int) -> Any:
+        return np.arange(n, dtype=np.float64)
+
+    first = ramp(500_000)
+    assert first.flags.writeable  # the computed value itself
+    mapped = ramp(500_000)
+    np.testing.assert_array_equal(mapped, first)
+    assert not mapped.flags.writeable
+    base = mapped
+    while isinstance(base, np.ndarray):
+        base = base.base
+    assert isinstance(base, memoryview)  # a view of the mapping, not a copy
+    assert isinstance(base.obj, mmap.mmap)
+    ramp_private(500_000)
+    private = ramp_private(500_000)
+    private[0] = 42.0  # copy-on-write: allowed, and never reaches the file
+    assert ramp_private(500_000)[0] == 0.0
+    assert ramp(10)[3] == 3.0  # small results are read as usual
