@@ -38,11 +38,63 @@ def _sort_key_for(items: list[Any]) -> Callable[[Any], Any] | None:
     return canonical_bytes
 
 
+def _column_digest(values: Any) -> bytes:
+    """Digest one column's values: numeric ones as raw memory, strings joined, others pickled."""
+    import numpy as np
+
+    hasher = _HASH(max_threads=_HASH.AUTO)
+    dtype = getattr(values, "dtype", None)
+    hasher.update(str(dtype).encode() + b"\0")
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biufcmM":
+        hasher.update(memoryview(np.ascontiguousarray(values)).cast("B"))
+        return hasher.digest()
+    if isinstance(values, np.ndarray) and values.dtype.kind == "O":
+        try:
+            joined = "\0".join(values.tolist())
+        except TypeError:  # not all strings: pickled element by element below
+            joined = None
+        # Joined with NUL, the strings are told apart as long as none contains NUL.
+        if joined is not None and joined.count("\0") == max(len(values) - 1, 0):
+            hasher.update(b"str:%d:" % len(values))
+            hasher.update(joined.encode("utf-8", "surrogatepass"))
+            return hasher.digest()
+    hasher.update(canonical_bytes(values))
+    return hasher.digest()
+
+
+def _pandas_digest(obj: Any) -> bytes | None:
+    """Digest a DataFrame or Series by column, or None for other pandas objects."""
+    kind = type(obj).__name__
+    if kind == "DataFrame":
+        columns = [_column_digest(obj.iloc[:, i].to_numpy()) for i in range(obj.shape[1])]
+        labels = canonical_bytes(list(obj.columns))
+    elif kind == "Series":
+        columns = [_column_digest(obj.to_numpy())]
+        labels = canonical_bytes(obj.name)
+    else:
+        return None
+    index = obj.index
+    if type(index).__name__ == "RangeIndex":
+        index_digest = canonical_bytes(("range", index.start, index.stop, index.step))
+    else:
+        index_digest = _column_digest(index.to_numpy())
+    return _HASH(b"".join([kind.encode(), labels, index_digest, *columns])).digest()
+
+
+_PANDAS_TYPES = frozenset({"DataFrame", "Series"})
+
+
 class _CanonicalPickler(pickle.Pickler):
     """A pickler that writes dicts and sets in a canonical order wherever they occur."""
 
     def persistent_id(self, obj: Any) -> Any:
         kind = type(obj)
+        if kind.__name__ in _PANDAS_TYPES and kind.__module__.partition(".")[0] == "pandas":
+            # A frame's pickle goes element by element through this hook (slow) and its
+            # block layout depends on how it was built: hash it by columns instead.
+            digest = _pandas_digest(obj)
+            if digest is not None:
+                return ("pkcache:pandas", digest)
         if kind is dict or (isinstance(obj, dict) and not isinstance(obj, collections.OrderedDict)):
             keys = list(obj)
             order = _sort_key_for(keys)

@@ -107,3 +107,38 @@ def test_unpicklable_values_raise_a_pickling_error() -> None:
         for value in (lambda: 1, handle, (x for x in ())):
             with pytest.raises(PICKLING_ERRORS):
                 key_of(value)
+
+
+def test_data_frames_hash_by_content() -> None:
+    pd = pytest.importorskip("pandas")
+    rows = 10_000
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(rows),
+            "value": np.linspace(0, 1, rows),
+            "name": [f"name-{i % 50}" for i in range(rows)],
+        }
+    )
+    rebuilt = pd.DataFrame({"name": list(frame["name"]), "id": frame["id"].copy(), "value": frame["value"] * 1.0})[
+        ["id", "value", "name"]
+    ]
+    assert key_of(frame) == key_of(rebuilt)  # another block layout, same content
+    changed_text = frame.copy()
+    changed_text.loc[7, "name"] = "other"
+    changed_number = frame.copy()
+    changed_number.loc[7, "value"] = -1.0
+    shifted = frame.copy()
+    shifted.index = shifted.index + 1
+    reordered = frame[["name", "id", "value"]]
+    renamed = frame.rename(columns={"id": "key"})
+    variants = [frame, changed_text, changed_number, shifted, reordered, renamed, frame["name"], frame["id"]]
+    assert len({key_of(v) for v in variants}) == len(variants)
+
+
+def test_frame_text_columns_are_told_apart_even_with_nul_and_mixed_values() -> None:
+    pd = pytest.importorskip("pandas")
+    assert key_of(pd.Series(["a\0b"])) != key_of(pd.Series(["a", "b"]))
+    assert key_of(pd.Series(["a\0b", "c"])) != key_of(pd.Series(["a", "b\0c"]))
+    mixed = pd.DataFrame({"a": ["x", None, 3, 2.5]})
+    assert key_of(mixed) == key_of(mixed.copy())
+    assert key_of(mixed) != key_of(pd.DataFrame({"a": ["x", None, 3, 2.6]}))
