@@ -46,7 +46,7 @@ def _column_digest(values: Any) -> bytes:
     dtype = getattr(values, "dtype", None)
     hasher.update(str(dtype).encode() + b"\0")
     if isinstance(values, np.ndarray) and values.dtype.kind in "biufcmM":
-        hasher.update(np.ascontiguousarray(values).data.cast("B"))
+        hasher.update(np.ascontiguousarray(values).reshape(-1).view(np.uint8).data)
         return hasher.digest()
     if isinstance(values, np.ndarray) and values.dtype.kind == "O":
         try:

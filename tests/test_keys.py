@@ -142,3 +142,21 @@ def test_frame_text_columns_are_told_apart_even_with_nul_and_mixed_values() -> N
     mixed = pd.DataFrame({"a": ["x", None, 3, 2.5]})
     assert key_of(mixed) == key_of(mixed.copy())
     assert key_of(mixed) != key_of(pd.DataFrame({"a": ["x", None, 3, 2.6]}))
+
+
+def test_frames_of_every_common_column_type_hash_by_content() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(
+        {
+            "when": pd.date_range("2020-01-01", periods=5),
+            "kind": pd.Categorical(list("abcab")),
+            "delay": pd.to_timedelta(np.arange(5), "s"),
+            "flag": [True, False, True, False, True],
+            "count": pd.array([1, None, 3, 4, 5], dtype="Int64"),
+        }
+    )
+    assert key_of(frame) == key_of(frame.copy())
+    for column, value in (("when", pd.Timestamp("2021-01-01")), ("kind", "b"), ("count", 2), ("flag", False)):
+        changed = frame.copy()
+        changed.loc[1, column] = value
+        assert key_of(changed) != key_of(frame), column
