@@ -156,7 +156,7 @@ def test_frames_of_every_common_column_type_hash_by_content() -> None:
         }
     )
     assert key_of(frame) == key_of(frame.copy())
-    for column, value in (("when", pd.Timestamp("2021-01-01")), ("kind", "b"), ("count", 2), ("flag", False)):
+    for column, value in (("when", pd.Timestamp("2021-01-01")), ("kind", "c"), ("count", 2), ("flag", True)):
         changed = frame.copy()
         changed.loc[1, column] = value
         assert key_of(changed) != key_of(frame), column
