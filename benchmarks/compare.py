@@ -10,10 +10,7 @@ machine noise hits all alike; the table shows medians and each one's ratio to pk
 from __future__ import annotations
 
 import argparse
-import functools
-import hashlib
 import os
-import pickle
 import shutil
 import statistics
 import subprocess
@@ -132,7 +129,7 @@ def frame_hit(library: str, directory: str, repeat: int, frame: Any) -> float:
 
 
 RACER = MAKERS + textwrap.dedent(
-    '''
+    """
     import sys, time
     library, directory, runs, keys = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 
@@ -150,7 +147,7 @@ RACER = MAKERS + textwrap.dedent(
     cached = globals()[f"make_{library}"](directory, body)
     for key in range(keys):
         assert cached(key) == key * 2
-    '''
+    """
 )
 
 
@@ -238,21 +235,32 @@ def main() -> None:
 
     import platform
 
-    print(f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
-          f"{'quick' if args.quick else 'full'} run, medians of {rounds} rounds\n")
+    print(
+        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
+        f"{'quick' if args.quick else 'full'} run, medians of {rounds} rounds\n"
+    )
     print("| workload | " + " | ".join(libraries) + " |")
     print("|---|" + "---:|" * len(libraries))
     for workload in workloads:
         medians = {lib: statistics.median(results[workload][lib]) for lib in libraries}
         base = medians["pkcache"]
-        cells = [f"{medians[lib]:,.1f}" + ("" if lib == "pkcache" else f" ({medians[lib] / base:.1f}x)") for lib in libraries]
+        cells = [
+            f"{medians[lib]:,.1f}" + ("" if lib == "pkcache" else f" ({medians[lib] / base:.1f}x)") for lib in libraries
+        ]
         print(f"| {workload} | " + " | ".join(cells) + " |")
-    print(f"| {len(races) and 4} processes racing on {race_keys} cold keys: duplicate body runs | "
-          + " | ".join(races[lib] for lib in libraries) + " |")
+    print(
+        f"| {len(races) and 4} processes racing on {race_keys} cold keys: duplicate body runs | "
+        + " | ".join(races[lib] for lib in libraries)
+        + " |"
+    )
     base = imports["pkcache"]
-    print("| `import` time (ms) | " + " | ".join(
-        f"{imports[lib]:.1f}" + ("" if lib == "pkcache" else f" ({imports[lib] / base:.1f}x)") for lib in libraries
-    ) + " |")
+    print(
+        "| `import` time (ms) | "
+        + " | ".join(
+            f"{imports[lib]:.1f}" + ("" if lib == "pkcache" else f" ({imports[lib] / base:.1f}x)") for lib in libraries
+        )
+        + " |"
+    )
     print("\nRatios in parentheses are each library's figure divided by pkcache's (above 1: pkcache is faster).")
 
 

@@ -59,8 +59,10 @@ def largest_folder(root: Path) -> int:
 
 def run(sizes: list[int], scratch: Path) -> None:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, pkcache {pkcache.__version__}\n")
-    print("| entries | set-up (s) | hit, median (µs) | hit without usage recording (µs) | largest folder (files) "
-          "| prune, nothing to remove (s) | prune 10% (s) |")
+    print(
+        "| entries | set-up (s) | hit, median (µs) | hit without usage recording (µs) | largest folder (files) "
+        "| prune, nothing to remove (s) | prune 10% (s) |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
         directory = Path(tempfile.mkdtemp(prefix=f"pkcache-scale-{size}-", dir=scratch))
@@ -86,8 +88,11 @@ def run(sizes: list[int], scratch: Path) -> None:
             report = cache.prune(max_entries=size - size // 10)
             prune_tenth = time.perf_counter() - start
             assert report.removed == size // 10
-            print(f"| {size:,} | {setup:.1f} | {with_usage:.1f} | {without_usage:.1f} | {largest_folder(directory):,} "
-                  f"| {prune_nothing:.2f} | {prune_tenth:.2f} |", flush=True)
+            print(
+                f"| {size:,} | {setup:.1f} | {with_usage:.1f} | {without_usage:.1f} | {largest_folder(directory):,} "
+                f"| {prune_nothing:.2f} | {prune_tenth:.2f} |",
+                flush=True,
+            )
         finally:
             shutil.rmtree(directory, ignore_errors=True)
 

@@ -162,19 +162,20 @@ def verify(entry_key: str, data: Buffer, signer: Signer, location: str = "", *, 
     end = header.mac_offset
     if signer.mac(entry_key, view[:end]) != view[end : end + _MAC_SIZE]:
         raise ForgedEntryError(location, "signature does not verify (altered, planted, or signed with another secret)")
+    table = _table(view, header, location)  # bounds are checked whatever ``buffers`` says
     if buffers:
-        for offset, length, expected in _table(view, header):
+        for offset, length, expected in table:
             if digest(view[offset : offset + length]) != expected:
                 raise ForgedEntryError(location, f"buffer at offset {offset} does not match its signed digest")
     return header
 
 
-def _table(view: memoryview, header: Header) -> list[tuple[int, int, bytes]]:
+def _table(view: memoryview, header: Header, location: str = "") -> list[tuple[int, int, bytes]]:
     start = HEADER_SIZE + header.meta_len + header.pickle_len
     rows = [_TABLE_ROW.unpack_from(view, start + i * _TABLE_ROW.size) for i in range(header.n_buffers)]
     for offset, length, _digest in rows:
         if offset + length > header.total_len:
-            raise CorruptEntryError("", "buffer table points past the end")
+            raise CorruptEntryError(location, "buffer table points past the end")
     return rows
 
 

@@ -116,40 +116,31 @@ class FunctionContext:
             opened = _codec.open_small(key, data, self.signer)
             if opened is not None:
                 created, stream = opened
-                ttl = self._ttl
-                if ttl is not None and time.time() - created > ttl:
-                    return MISS
-                try:
-                    value = pickle.loads(stream)
-                except _UNPICKLE_ERRORS as exc:
-                    location = self.bucket.location(key)
-                    logger.warning(
-                        "pkcache: cannot unpickle %s (%s: %s); recomputing", location, type(exc).__name__, exc
-                    )
-                    return MISS
-                self.usage.hit(key)
-                if self.usage.due():
-                    self.flush_usage()
-                return value
+                return MISS if self._expired(created) else self._loaded(key, pickle.loads, stream)
         return self._lookup_general(key, data)
 
     def _lookup_general(self, key: str, data: Any) -> Any:
-        bucket = self.bucket
-        location = bucket.location(key)
+        location = self.bucket.location(key)
         mmap_mode = self.options.mmap_mode
         try:
             # Mapped buffers are not hashed here: that would read them whole, which is
             # what mapping avoids. The MAC still covers everything that is unpickled.
             header = _codec.verify(key, data, self.signer, location, buffers=mmap_mode is None)
-            ttl = self.options.ttl
-            if ttl is not None and time.time() - header.created > ttl:
-                return MISS
-            value = _codec.load_value(data, header, location)
         except EntryError as exc:
-            logger.warning("pkcache: removing unusable cache entry %s", exc)
+            logger.warning("pkcache: removing unusable cache entry %s: %s", location, exc.reason)
             self.discard(key)
             return MISS
+        return MISS if self._expired(header.created) else self._loaded(key, _codec.load_value, data, header)
+
+    def _expired(self, created: float) -> bool:
+        return self._ttl is not None and time.time() - created > self._ttl
+
+    def _loaded(self, key: str, load: Callable[..., Any], *args: Any) -> Any:
+        """Unpickle a verified entry with ``load(*args)``, recording the hit; ``MISS`` if it cannot be."""
+        try:
+            value = load(*args)
         except _UNPICKLE_ERRORS as exc:
+            location = self.bucket.location(key)
             logger.warning("pkcache: cannot unpickle %s (%s: %s); recomputing", location, type(exc).__name__, exc)
             return MISS
         self.usage.hit(key)
@@ -176,8 +167,7 @@ class FunctionContext:
             header = _codec.read_header(head, self.bucket.location(key))
         except EntryError:
             return False
-        ttl = self.options.ttl
-        return size == header.total_len and (ttl is None or time.time() - header.created <= ttl)
+        return size == header.total_len and not self._expired(header.created)
 
     # -- writing ----------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import threading
 import time
@@ -29,8 +30,6 @@ __all__ = ["AsyncCachedFunction", "BoundCachedFunction", "CacheInfo", "CachedFun
 
 
 def _disabled() -> bool:
-    import os
-
     return os.environ.get("PKCACHE_DISABLE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 

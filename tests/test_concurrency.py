@@ -1,4 +1,5 @@
-"""Pruning racing with readers and writers in several processes never breaks a caller."""
+"""Limits hold with several writing processes. (Pruning racing with readers and writers in
+several processes is in test_torture.py: the mixed-load test.)"""
 
 from __future__ import annotations
 
@@ -9,62 +10,6 @@ import textwrap
 from pathlib import Path
 
 import pkcache
-from tests.helpers import wait_for
-
-WORKER = textwrap.dedent(
-    """
-    import random, sys
-    from pathlib import Path
-    import pkcache
-
-    cache = pkcache.Cache(sys.argv[1])
-    seed, rounds = int(sys.argv[2]), int(sys.argv[3])
-
-    @cache.cached(max_entries=6, policy=["lru", "lfu", "fifo"][seed % 3])
-    def payload(n):
-        return bytes([n % 256]) * (1000 + 97 * n)
-
-    Path(sys.argv[4]).touch()
-    rng = random.Random(seed)
-    for _ in range(rounds):
-        n = rng.randrange(20)
-        action = rng.random()
-        if action < 0.1:
-            payload.invalidate(n)
-        elif action < 0.15:
-            cache.prune(max_entries=4)
-        else:
-            value = payload(n)
-            assert value == bytes([n % 256]) * (1000 + 97 * n), f"wrong value for {n}"
-    print("ok", payload.cache_info().entries)
-    """
-)
-
-
-def test_readers_writers_and_pruners_in_several_processes(cache_dir: Path, tmp_path: Path) -> None:
-    rounds = 400
-    children = []
-    for seed in range(4):
-        ready = tmp_path / f"ready-{seed}"
-        argv = [sys.executable, "-c", WORKER, str(cache_dir), str(seed), str(rounds), str(ready)]
-        children.append((subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), ready))
-    for _child, ready in children:
-        wait_for(ready)
-    cache = pkcache.Cache(cache_dir)
-    prunes = 0
-    while any(child.poll() is None for child, _ in children):
-        cache.prune(max_entries=3)
-        prunes += 1
-    for child, _ready in children:
-        out, err = child.communicate(timeout=60)
-        assert child.returncode == 0, err
-        assert out.startswith("ok"), out
-        assert "Traceback" not in err
-    assert prunes > 0
-    assert cache.verify().ok
-    cache.prune()
-    assert cache.stats().entries <= 6  # the function's own limit, recorded in its manifest
-
 
 LIMITED_WRITER = textwrap.dedent(
     """
