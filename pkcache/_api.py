@@ -6,11 +6,14 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 from ._cache import Cache, decorate, default_directory
 from ._decorator import CachedFunction, P, R, wrap
-from ._options import DEFAULT_LOCK_TIMEOUT, check_directory, make_options
+from ._options import CacheOptions, check_directory, options_from
 
 _DEFAULT_CACHES: dict[Path, Cache] = {}
 _DEFAULT_LOCK = threading.Lock()
@@ -35,42 +38,14 @@ def default_cache() -> Cache:
 def cached(func: Callable[P, R], /) -> CachedFunction[P, R]: ...
 @overload
 def cached(
-    func: None = None,
-    /,
-    *,
-    cache_dir: str | os.PathLike[str] | None = None,
-    ttl: Any = None,
-    ignore: Any = (),
-    version: str | int | None = None,
-    key: Callable[..., Any] | None = None,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    durable: bool = False,
-    max_size: int | str | None = None,
-    max_entries: int | None = None,
-    policy: str | None = None,
-    depends_on: Any = (),
-    secret: str | bytes | None = None,
-    secret_file: str | os.PathLike[str] | None = None,
-    mmap_mode: str | None = None,
+    func: None = None, /, *, cache_dir: str | os.PathLike[str] | None = None, **options: Unpack[CacheOptions]
 ) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
 def cached(
     func: Callable[P, R] | None = None,
     /,
     *,
     cache_dir: str | os.PathLike[str] | None = None,
-    ttl: Any = None,
-    ignore: Any = (),
-    version: str | int | None = None,
-    key: Callable[..., Any] | None = None,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    durable: bool = False,
-    max_size: int | str | None = None,
-    max_entries: int | None = None,
-    policy: str | None = None,
-    depends_on: Any = (),
-    secret: str | bytes | None = None,
-    secret_file: str | os.PathLike[str] | None = None,
-    mmap_mode: str | None = None,
+    **options: Unpack[CacheOptions],
 ) -> Any:
     """Store ``func``'s results on disk; a later call with the same arguments returns the stored one.
 
@@ -98,20 +73,6 @@ def cached(
     ``TypeError``) at once for a bad option.
     """
     directory = check_directory(cache_dir, "cache_dir")
-    options = make_options(
-        ttl=ttl,
-        ignore=ignore,
-        version=version,
-        key=key,
-        lock_timeout=lock_timeout,
-        durable=durable,
-        max_size=max_size,
-        max_entries=max_entries,
-        policy=policy,
-        depends_on=depends_on,
-        secret=secret,
-        secret_file=secret_file,
-        mmap_mode=mmap_mode,
-    )
+    checked = options_from(dict(options))
     cache = cache_for(directory) if directory is not None else None
-    return decorate(func, lambda f: wrap(f, options, cache))
+    return decorate(func, lambda f: wrap(f, checked, cache))

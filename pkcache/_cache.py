@@ -13,18 +13,21 @@ from ._decorator import CachedFunction, P, R, wrap
 from ._errors import EntryError, ForgedEntryError, InvalidOptionError
 from ._options import (
     DEFAULT_LOCK_TIMEOUT,
+    CacheOptions,
     check_bool,
     check_directory,
     check_secret,
     check_timeout,
     make_limits,
-    make_options,
+    options_from,
 )
 from ._policies import Limits
 from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
 from ._store import EntryStat
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from ._codec import Signer
     from ._pruning import PruneReport
 
@@ -95,60 +98,16 @@ class Cache:
     def cached(self, func: Callable[P, R], /) -> CachedFunction[P, R]: ...
     @overload
     def cached(
-        self,
-        func: None = None,
-        /,
-        *,
-        ttl: Any = None,
-        ignore: Any = (),
-        version: str | int | None = None,
-        key: Callable[..., Any] | None = None,
-        lock_timeout: float | None = None,
-        durable: bool | None = None,
-        max_size: int | str | None = None,
-        max_entries: int | None = None,
-        policy: str | None = None,
-        depends_on: Any = (),
-        secret: str | bytes | None = None,
-        secret_file: str | os.PathLike[str] | None = None,
-        mmap_mode: str | None = None,
+        self, func: None = None, /, **options: Unpack[CacheOptions]
     ) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
-    def cached(
-        self,
-        func: Callable[P, R] | None = None,
-        /,
-        *,
-        ttl: Any = None,
-        ignore: Any = (),
-        version: str | int | None = None,
-        key: Callable[..., Any] | None = None,
-        lock_timeout: float | None = None,
-        durable: bool | None = None,
-        max_size: int | str | None = None,
-        max_entries: int | None = None,
-        policy: str | None = None,
-        depends_on: Any = (),
-        secret: str | bytes | None = None,
-        secret_file: str | os.PathLike[str] | None = None,
-        mmap_mode: str | None = None,
-    ) -> Any:
-        """Cache ``func``'s results in this directory; see ``pkcache.cached`` for the options."""
-        options = make_options(
-            ttl=self.limits.ttl if ttl is None else ttl,
-            max_size=max_size,
-            max_entries=max_entries,
-            policy=policy,
-            depends_on=depends_on,
-            secret=secret,
-            secret_file=secret_file,
-            mmap_mode=mmap_mode,
-            ignore=ignore,
-            version=version,
-            key=key,
-            lock_timeout=self.lock_timeout if lock_timeout is None else lock_timeout,
-            durable=self.durable if durable is None else durable,
-        )
-        return decorate(func, lambda f: wrap(f, options, self))
+    def cached(self, func: Callable[P, R] | None = None, /, **options: Unpack[CacheOptions]) -> Any:
+        """Cache ``func``'s results in this directory; see ``pkcache.cached`` for the options.
+
+        ``ttl``, ``lock_timeout`` and ``durable`` default to this cache's.
+        """
+        defaults = {"ttl": self.limits.ttl, "lock_timeout": self.lock_timeout, "durable": self.durable}
+        checked = options_from(dict(options), defaults)
+        return decorate(func, lambda f: wrap(f, checked, self))
 
     # -- inspecting -------------------------------------------------------------------
 

@@ -5,13 +5,45 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from ._errors import InvalidOptionError, InvalidOptionTypeError
 from ._policies import DEFAULT_POLICY, POLICIES, Limits
 from ._units import parse_age, parse_size
 
+if TYPE_CHECKING:
+    import datetime
+
 DEFAULT_LOCK_TIMEOUT = 600.0
+
+
+class CacheOptions(TypedDict, total=False):
+    """The options ``@cached(...)`` and ``Cache.cached(...)`` take, for type checkers."""
+
+    ttl: float | str | datetime.timedelta | None
+    ignore: str | Iterable[str]
+    version: str | int | None
+    key: Callable[..., Any] | None
+    lock_timeout: float
+    durable: bool
+    max_size: int | str | None
+    max_entries: int | None
+    policy: str | None
+    depends_on: Callable[..., Any] | Iterable[Callable[..., Any]]
+    secret: str | bytes | None
+    secret_file: str | os.PathLike[str] | None
+    mmap_mode: str | None
+
+
+def options_from(given: dict[str, Any], defaults: dict[str, Any] | None = None) -> Options:
+    """Check ``@cached(...)`` keyword options (unknown names included) and return them frozen."""
+    unknown = sorted(set(given) - set(CacheOptions.__annotations__))
+    if unknown:
+        known = ", ".join(CacheOptions.__annotations__)
+        raise InvalidOptionTypeError(f"cached() got unknown option(s) {', '.join(unknown)}; the options are {known}")
+    merged = dict(defaults or {})
+    merged.update({name: value for name, value in given.items() if value is not None or name not in merged})
+    return make_options(**merged)
 
 
 class Options(NamedTuple):

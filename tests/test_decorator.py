@@ -508,3 +508,26 @@ def test_mmap_mode_returns_large_arrays_memory_mapped(cache: pkcache.Cache) -> N
     private[0] = 42.0  # copy-on-write: allowed, and never reaches the file
     assert ramp_private(500_000)[0] == 0.0
     assert ramp(10)[3] == 3.0  # small results are read as usual
+
+
+def test_an_unknown_option_is_named_at_decoration(cache: pkcache.Cache) -> None:
+    with pytest.raises(TypeError, match="unknown option.*ttll"):
+        pkcache.cached(ttll=5)  # type: ignore[call-overload]
+    with pytest.raises(pkcache.InvalidOptionTypeError, match="max_entrys"):
+        cache.cached(max_entrys=5)  # type: ignore[call-overload]
+
+
+def test_a_cache_lends_its_defaults_to_its_functions(cache_dir: Path) -> None:
+    cache = pkcache.Cache(cache_dir, ttl="1h", lock_timeout=5, durable=True)
+
+    @cache.cached
+    def plain(x: int) -> int:
+        return x
+
+    @cache.cached(ttl=60, lock_timeout=1)
+    def overridden(x: int) -> int:
+        return x
+
+    assert plain._options.ttl == 3600
+    assert (plain._options.lock_timeout, plain._options.durable) == (5, True)
+    assert (overridden._options.ttl, overridden._options.lock_timeout) == (60, 1)
