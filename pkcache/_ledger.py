@@ -43,6 +43,9 @@ class Ledger:
         if self._fd is None or self._pid != os.getpid() or inode != self._inode:
             if self._fd is not None and self._pid == os.getpid():
                 os.close(self._fd)
+            # Forget it before reopening: if the open fails, a later call must not close
+            # this number again (another thread may have been given it meanwhile).
+            self._fd = None
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             stat = os.fstat(self._fd)
             self._pid, self._inode = os.getpid(), (stat.st_dev, stat.st_ino)

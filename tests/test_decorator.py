@@ -511,7 +511,7 @@ def test_mmap_mode_returns_large_arrays_memory_mapped(cache: pkcache.Cache) -> N
 
 
 def test_an_unknown_option_is_named_at_decoration(cache: pkcache.Cache) -> None:
-    with pytest.raises(TypeError, match="unknown option.*ttll"):
+    with pytest.raises(TypeError, match=r"unknown option.*ttll"):
         pkcache.cached(ttll=5)  # type: ignore[call-overload]
     with pytest.raises(pkcache.InvalidOptionTypeError, match="max_entrys"):
         cache.cached(max_entrys=5)  # type: ignore[call-overload]

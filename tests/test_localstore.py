@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -140,3 +141,23 @@ def test_no_descriptor_stays_open_when_no_lock_is_held(tmp_path: Path) -> None:
     for lock in locks:
         lock.release()
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_ledger_whose_folder_vanished_never_closes_a_descriptor_twice(tmp_path: Path) -> None:
+    from pkcache._ledger import Ledger
+
+    folder = tmp_path / "ns"
+    folder.mkdir()
+    ledger = Ledger(str(folder / ".ledger"))
+    assert ledger.add(1, 10) == (1, 10)
+    shutil.rmtree(folder)
+    with pytest.raises(FileNotFoundError):
+        ledger.add(1, 10)  # closes its old descriptor, cannot open a new one
+    unrelated = os.open(tmp_path / "unrelated", os.O_RDWR | os.O_CREAT)  # likely given the old number
+    try:
+        folder.mkdir()
+        assert ledger.add(1, 10) == (1, 10)  # a new, empty ledger file
+        os.fstat(unrelated)  # still open: the ledger did not close it
+    finally:
+        os.close(unrelated)
+        ledger.close()
