@@ -18,6 +18,14 @@ from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(ipython: object) -> None:
+    """Called by ``%load_ext pkcache``: registers the ``%pkcache`` and ``%%pkcache`` magics."""
+    from ._ipython import load_ipython_extension as load
+
+    load(ipython)
+
+
 __all__ = [
     "BoundCachedFunction",
     "Cache",

@@ -14,7 +14,8 @@ from typing import Any, NoReturn
 from ._cache import Cache, default_directory
 from ._errors import PkcacheError
 from ._policies import POLICIES
-from ._units import format_age, format_size, parse_age, parse_size
+from ._tables import ago, arguments_of, entries_table, functions_table, info_table
+from ._units import format_size, parse_age, parse_size
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,101 +84,27 @@ def _version() -> str:
     return __version__
 
 
-def _ago(timestamp: float | None) -> str:
-    return "-" if timestamp is None else format_age(time.time() - timestamp) + " ago"
-
-
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
-
-
 def _print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, default=str))
 
 
 def _cmd_list(cache: Cache, args: argparse.Namespace) -> int:
-    if args.function is not None:
-        entries = cache.entries(args.function)
-        if args.json:
-            _print_json([e._asdict() | {"args": _args_of(cache, e.key)} for e in entries])
-            return 0
-        if not entries:
-            print(f"no stored results for {args.function!r}")
-            return 0
-        rows = [["KEY", "FUNCTION", "SIZE", "CREATED", "STALE", "ARGS"]]
-        rows += [
-            [
-                e.key[:16],
-                e.function,
-                format_size(e.size),
-                _ago(e.created),
-                "yes" if e.stale else "",
-                _args_of(cache, e.key),
-            ]
-            for e in entries
-        ]
-        print(_table(rows))
-        return 0
-    functions = cache.functions()
     if args.json:
-        _print_json([s._asdict() for s in functions])
+        if args.function is not None:
+            _print_json([e._asdict() | {"args": arguments_of(cache, e.key)} for e in cache.entries(args.function)])
+        else:
+            _print_json([s._asdict() for s in cache.functions()])
         return 0
-    if not functions:
-        print(f"no stored results in {cache.directory}")
-        return 0
-    rows = [["FUNCTION", "ENTRIES", "SIZE", "STALE", "HITS", "MISSES", "NEWEST", "OLDEST", "LIMITS"]]
-    rows += [
-        [
-            s.function,
-            str(s.entries),
-            format_size(s.size),
-            str(s.stale),
-            str(s.hits),
-            str(s.misses),
-            _ago(s.newest),
-            _ago(s.oldest),
-            _limits(s.limits),
-        ]
-        for s in functions
-    ]
-    print(_table(rows))
+    print(entries_table(cache, args.function) if args.function is not None else functions_table(cache))
     return 0
 
 
-def _limits(limits: dict[str, Any]) -> str:
-    parts = []
-    if limits.get("max_entries"):
-        parts.append(f"{limits['max_entries']} entries")
-    if limits.get("max_size"):
-        parts.append(format_size(limits["max_size"]))
-    if limits.get("ttl"):
-        parts.append(f"ttl {format_age(limits['ttl'])}")
-    if parts and limits.get("policy"):
-        parts.append(str(limits["policy"]))
-    return ", ".join(parts) or "-"
-
-
-def _args_of(cache: Cache, key: str) -> str:
-    try:
-        return str(cache.describe(key).get("args", ""))
-    except (KeyError, PkcacheError, OSError, ValueError):  # removed meanwhile, or unreadable metadata
-        return "?"
-
-
 def _cmd_info(cache: Cache, args: argparse.Namespace) -> int:
-    stats = cache.stats()
     if args.json:
-        _print_json(stats._asdict())
+        _print_json(cache.stats()._asdict())
         return 0
-    print(f"directory  {stats.directory}")
-    print(f"functions  {stats.functions}")
-    print(f"entries    {stats.entries} ({stats.stale} stale)")
-    print(f"size       {format_size(stats.size)}")
-    calls = stats.hits + stats.misses
-    rate = f" ({100 * stats.hits / calls:.0f}% hits)" if calls else ""
-    print(f"calls      {stats.hits} hits, {stats.misses} misses{rate}")
-    print(f"limits     {_limits(stats.limits)}")
+    # The info table's header row is empty: print the name/value pairs without it.
+    print(str(info_table(cache)).lstrip("\n"))
     return 0
 
 
@@ -191,7 +118,7 @@ def _cmd_show(cache: Cache, args: argparse.Namespace) -> int:
         return 0
     for name, value in meta.items():
         if name == "created":
-            shown = f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(value))} ({_ago(value)})"
+            shown = f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(value))} ({ago(value)})"
         elif name == "size":
             shown = format_size(value)
         else:

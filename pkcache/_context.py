@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import _codec
 from ._binding import ArgumentBinder, summarize
 from ._errors import EntryError, UnhashableArgumentError
-from ._identity import code_fingerprint, dependencies, folder_name, function_name
+from ._identity import code_fingerprint, dependencies, folder_name, function_name, global_reads
 from ._keys import ATOMIC_TYPES, PICKLING_ERRORS, PROTOCOL, ArgumentHasher, new_hash
 from ._locks import KeyLock
 from ._log import Warnings, logger
@@ -72,6 +72,18 @@ class FunctionContext:
             self.signer = cache.signer
         self.usage = UsageRecorder()
         self.manifest_written = False
+        if getattr(func, "__module__", None) == "__main__":
+            # Scripts and notebooks: where a global set in one cell and read in another
+            # gives stale results. (Module constants of libraries are left alone.)
+            reads = global_reads(func)
+            if reads:
+                logger.warning(
+                    "pkcache: %s() reads the global variable(s) %s, which are not part of its cache key: "
+                    "a new value will not make its stored results misses. Pass them as arguments, or "
+                    "bump version= when they change.",
+                    self.name,
+                    ", ".join(reads),
+                )
 
     # -- keys -------------------------------------------------------------------------
 

@@ -15,15 +15,44 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 def function_name(func: Callable[..., Any]) -> str:
     """Return ``module.qualname``, or ``script.py:qualname`` for a function of a ``__main__`` script.
 
-    A script's folder is left out so that the name is the same on every machine.
+    A script's folder is left out so that the name is the same on every machine. In a
+    notebook the kernel names cells after temporary files that change on every run: the
+    notebook's own path (``JPY_SESSION_NAME``, set by Jupyter) names them instead, so a
+    cell's function keeps its results across kernel restarts, and two notebooks do not
+    share a ``load()``.
     """
     module = getattr(func, "__module__", None) or "__main__"
     qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
     if module == "__main__":
         main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-        label = os.path.basename(main_file) if main_file else "__main__"
+        label = os.path.basename(main_file) if main_file else os.environ.get("JPY_SESSION_NAME") or "__main__"
         return f"{label}:{qualname}"
     return f"{module}.{qualname}"
+
+
+def global_reads(func: Callable[..., Any]) -> list[str]:
+    """Return the module-level variables ``func`` reads that are not functions, classes or modules.
+
+    Such a read is not part of the key: in a notebook, re-running the cell that sets the
+    variable changes what the function returns, but not its stored result.
+    """
+    import dis
+
+    code = getattr(func, "__code__", None)
+    namespace = getattr(func, "__globals__", None)
+    if code is None or namespace is None:
+        return []
+    found = []
+    pending = [code]
+    while pending:
+        current = pending.pop()
+        for instruction in dis.get_instructions(current):
+            if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") and instruction.argval in namespace:
+                value = namespace[instruction.argval]
+                if not callable(value) and not isinstance(value, types.ModuleType):
+                    found.append(str(instruction.argval))
+        pending.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    return sorted(set(found))
 
 
 def folder_name(name: str) -> str:

@@ -68,3 +68,19 @@ class CacheInfo(NamedTuple):
     total_hits: int = 0  # hits recorded by every process (flushed at least once a second)
     total_misses: int = 0  # misses recorded by every process
     limits: dict[str, Any] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
+
+    def _repr_html_(self) -> str:
+        from ._tables import Table
+        from ._units import format_size
+
+        calls = self.total_hits + self.total_misses
+        rate = f"{100 * self.total_hits / calls:.0f}%" if calls else "-"
+        rows = [
+            ["", "this process", "all processes"],
+            ["hits", str(self.hits), str(self.total_hits)],
+            ["misses", str(self.misses), str(self.total_misses)],
+            ["hit rate", "", rate],
+            ["entries", f"{self.entries} ({self.stale} stale)", ""],
+            ["size", format_size(self.size), ""],
+        ]
+        return Table(rows)._repr_html_()

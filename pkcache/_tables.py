@@ -1,0 +1,114 @@
+"""The tables ``pkcache list`` and ``info`` print, built once for the CLI and the notebook magics."""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import TYPE_CHECKING, Any
+
+from ._errors import PkcacheError
+from ._units import format_age, format_size
+
+if TYPE_CHECKING:
+    from ._cache import Cache
+
+
+class Table:
+    """Rows of text with a header row: plain text in a terminal, an HTML table in a notebook."""
+
+    def __init__(self, rows: list[list[str]], empty: str = "") -> None:
+        self.rows = rows
+        self.empty = empty
+
+    def __str__(self) -> str:
+        if len(self.rows) < 2:
+            return self.empty
+        widths = [max(len(row[i]) for row in self.rows) for i in range(len(self.rows[0]))]
+        lines = ("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in self.rows)
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        if len(self.rows) < 2:
+            return f"<p>{html.escape(self.empty)}</p>"
+        head = "".join(f"<th>{html.escape(cell)}</th>" for cell in self.rows[0])
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in self.rows[1:]
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def ago(timestamp: float | None) -> str:
+    return "-" if timestamp is None else format_age(time.time() - timestamp) + " ago"
+
+
+def describe_limits(limits: dict[str, Any]) -> str:
+    parts = []
+    if limits.get("max_entries"):
+        parts.append(f"{limits['max_entries']} entries")
+    if limits.get("max_size"):
+        parts.append(format_size(limits["max_size"]))
+    if limits.get("ttl"):
+        parts.append(f"ttl {format_age(limits['ttl'])}")
+    if parts and limits.get("policy"):
+        parts.append(str(limits["policy"]))
+    return ", ".join(parts) or "-"
+
+
+def arguments_of(cache: Cache, key: str) -> str:
+    try:
+        return str(cache.describe(key).get("args", ""))
+    except (KeyError, PkcacheError, OSError, ValueError):  # removed meanwhile, or unreadable metadata
+        return "?"
+
+
+def functions_table(cache: Cache) -> Table:
+    rows = [["FUNCTION", "ENTRIES", "SIZE", "STALE", "HITS", "MISSES", "NEWEST", "OLDEST", "LIMITS"]]
+    rows += [
+        [
+            s.function,
+            str(s.entries),
+            format_size(s.size),
+            str(s.stale),
+            str(s.hits),
+            str(s.misses),
+            ago(s.newest),
+            ago(s.oldest),
+            describe_limits(s.limits),
+        ]
+        for s in cache.functions()
+    ]
+    return Table(rows, f"no stored results in {cache.directory}")
+
+
+def entries_table(cache: Cache, function: str) -> Table:
+    rows = [["KEY", "FUNCTION", "SIZE", "CREATED", "STALE", "ARGS"]]
+    rows += [
+        [
+            e.key[:16],
+            e.function,
+            format_size(e.size),
+            ago(e.created),
+            "yes" if e.stale else "",
+            arguments_of(cache, e.key),
+        ]
+        for e in cache.entries(function)
+    ]
+    return Table(rows, f"no stored results for {function!r}")
+
+
+def info_table(cache: Cache) -> Table:
+    stats = cache.stats()
+    calls = stats.hits + stats.misses
+    rate = f" ({100 * stats.hits / calls:.0f}% hits)" if calls else ""
+    rows = [
+        ["", ""],
+        ["directory", stats.directory],
+        ["functions", str(stats.functions)],
+        ["entries", f"{stats.entries} ({stats.stale} stale)"],
+        ["size", format_size(stats.size)],
+        ["calls", f"{stats.hits} hits, {stats.misses} misses{rate}"],
+        ["limits", describe_limits(stats.limits)],
+    ]
+    return Table(rows)
