@@ -169,6 +169,37 @@ def race(library: str, directory: str, keys: int, processes: int = 4, timeout: f
     return f"{duplicates}" + (f" ({hung} of {processes} hung)" if hung else "")
 
 
+STABILITY = MAKERS + textwrap.dedent(
+    """
+    import sys, types
+    library, directory, runs, order = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+
+    def body(config, tags):
+        with open(runs, "a") as f:
+            f.write("run\\n")
+        return len(config) + len(tags)
+
+    body.__module__ = "stable_body"
+    sys.modules["stable_body"] = types.ModuleType("stable_body")
+    sys.modules["stable_body"].body = body
+    cached = globals()[f"make_{library}"](directory, body)
+    items = [("alpha", 1), ("beta", [1, 2]), ("gamma", {"x", "y", "z"})]
+    config = dict(items if order == "forward" else list(reversed(items)))
+    cached(config, {"red", "green", "blue", "cyan"})
+    """
+)
+
+
+def stable_across_processes(library: str, directory: str) -> str:
+    """Store in one interpreter, call again in another with another hash seed and dict order: a hit?"""
+    runs = os.path.join(directory, "..", f"stable-{library}.txt")
+    for seed, order in (("1", "forward"), ("2", "reversed")):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        argv = [sys.executable, "-c", STABILITY, library, directory, runs, order]
+        subprocess.run(argv, env=env, check=True, capture_output=True, timeout=120)
+    return "hit" if len(Path(runs).read_text().split()) == 1 else "miss"
+
+
 def import_ms(library: str, repeat: int) -> float:
     module = {"plain": "pickle"}.get(library, library)
     samples = []
@@ -229,6 +260,11 @@ def main() -> None:
             directory = scratch / f"race-{library}"
             directory.mkdir()
             races[library] = race(library, str(directory), race_keys)
+        stability = {}
+        for library in libraries:
+            directory = scratch / f"stable-{library}"
+            directory.mkdir()
+            stability[library] = stable_across_processes(library, str(directory))
         imports = {library: import_ms(library, 5 if args.quick else 15) for library in libraries}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -251,6 +287,11 @@ def main() -> None:
     print(
         f"| {len(races) and 4} processes racing on {race_keys} cold keys: duplicate body runs | "
         + " | ".join(races[lib] for lib in libraries)
+        + " |"
+    )
+    print(
+        "| another interpreter, another PYTHONHASHSEED, dict built in another order | "
+        + " | ".join(stability[lib] for lib in libraries)
         + " |"
     )
     base = imports["pkcache"]
