@@ -100,6 +100,9 @@ def test_redefinition_in_the_same_kernel_and_the_global_trap(notebook_env: Any, 
             "@pkcache.cached\ndef f(x):\n    print('computing f')\n    return x + 2",
             "print(f(1))",
             "threshold = 0.5\n@pkcache.cached\ndef g(x):\n    return x > threshold\nprint(g(1))",
+            "%load_ext pkcache\n%pkcache clear f --older-than 1h",
+            "%pkcache clear f",
+            "print('still cached:', f.is_cached(1))",
         ],
         tmp_path,
     )
@@ -107,6 +110,9 @@ def test_redefinition_in_the_same_kernel_and_the_global_trap(notebook_env: Any, 
     assert "computing f\n3" in outputs[4]  # changed body: a miss at once
     assert "computing f" not in outputs[6]  # same body re-run: a hit
     assert "reads the global variable(s) threshold" in outputs[7]
+    assert "nothing to remove" in outputs[8]  # nothing older than an hour
+    assert "removed 2 entries" in outputs[9]  # both versions of f's body
+    assert "still cached: False" in outputs[10]
 
 
 def test_cache_info_and_tables_render_as_html_and_text() -> None:
