@@ -254,7 +254,7 @@ class Cache:
             limits = given if explicit and function is not None else self._recorded_limits(summary.namespace)
             report = report.plus(prune(self.store, summary.namespace, limits))
         directory_limits = given if explicit else self._directory_limits()
-        if function is None and directory_limits.bounded:
+        if function is None and (directory_limits.bounded or directory_limits.ttl is not None):
             report = report.plus(prune(self.store, None, directory_limits))
         return report
 

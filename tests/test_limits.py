@@ -111,6 +111,19 @@ def test_prune_without_arguments_applies_recorded_limits(cache: pkcache.Cache) -
     assert relaxed.stats().entries <= 5
 
 
+def test_prune_max_age_applies_to_the_whole_directory(cache: pkcache.Cache) -> None:
+    load, _ = make(cache)
+    for name in "abc":
+        load(name)
+    old = time.time() - 7200
+    for entry in cache.entries():
+        if entry.key != load.cache_key("c"):
+            os.utime(entry.location, (old, old))
+    report = cache.prune(max_age="1h")
+    assert report.removed == 2
+    assert stored_names(cache, load) == {"c"}
+
+
 def test_prune_removes_expired_entries(cache: pkcache.Cache) -> None:
     load, runs = make(cache, ttl="1h")
     for name in "abc":
