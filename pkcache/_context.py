@@ -189,7 +189,6 @@ class FunctionContext:
         That is when the lock cannot be made (a read-only cache, a folder removed under
         us) or is held too long; the caller then computes anyway, so nothing deadlocks.
         """
-        lock = None
         try:
             lock = self.bucket.lock(key)
             if lock.acquire(self.options.lock_timeout):
