@@ -264,7 +264,7 @@ class FunctionContext:
     # -- usage and limits -------------------------------------------------------------
 
     def miss(self) -> None:
-        self.usage.misses += 1
+        self.usage.miss()
 
     def flush_usage(self) -> None:
         """Append this process's pending hits and misses to the shared usage log."""

@@ -74,12 +74,18 @@ class UsageRecorder:
 
     def hit(self, key: str) -> None:
         now = time.time()
-        slot = self.hits.get(key)
-        if slot is None:
-            self.hits[key] = [1, now]
-        else:
-            slot[0] += 1
-            slot[1] = now
+        # Under the lock: a thread flushing the taken tally must not see it change size.
+        with self.lock:
+            slot = self.hits.get(key)
+            if slot is None:
+                self.hits[key] = [1, now]
+            else:
+                slot[0] += 1
+                slot[1] = now
+
+    def miss(self) -> None:
+        with self.lock:
+            self.misses += 1
 
     def take(self) -> dict[str, Any] | None:
         """Return the pending tally as a log record and start a new one; None if empty."""
