@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ._store import Bucket
 
 
+SWEEP_INTERVAL = 3600.0  # seconds between sweeps of a function's folder (see _sweep_due)
 # What unpickling a verified entry can raise when the code it refers to has changed
 # (a class renamed or moved, a module gone): the entry is unusable here, so it is a miss.
 _UNPICKLE_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError)
@@ -281,7 +282,7 @@ class FunctionContext:
         report = PruneReport()
         store = self.cache.store
         limits = self.options.limits
-        if (limits.bounded and limits.exceeded_by(store.totals(self.namespace))) or self._ttl_sweep_due():
+        if (limits.bounded and limits.exceeded_by(store.totals(self.namespace))) or self._sweep_due():
             self.flush_usage()
             report = report.plus(prune(store, self.namespace, limits.low_water()))
         cache_limits = self.cache.limits
@@ -290,11 +291,14 @@ class FunctionContext:
             report = report.plus(prune(store, None, cache_limits.low_water()))
         return report
 
-    def _ttl_sweep_due(self) -> bool:
-        # Expired entries are misses already; a sweep now and then keeps them from
-        # filling the disk when keys do not repeat. At most once per ttl (and minute).
+    def _sweep_due(self) -> bool:
+        # A sweep now and then, shared by all processes through the store: it removes
+        # expired entries (misses already, but they fill the disk when keys do not
+        # repeat) and dead writers' temporary files, even where no bound ever bites.
+        # At most once per ttl (and minute), and at least once an hour.
         ttl = self.options.ttl
-        return ttl is not None and self.cache.store.claim_sweep(self.namespace, max(ttl, 60.0))
+        interval = SWEEP_INTERVAL if ttl is None else min(max(ttl, 60.0), SWEEP_INTERVAL)
+        return self.cache.store.claim_sweep(self.namespace, interval)
 
     def info(self, hits: int, misses: int) -> CacheInfo:
         self.flush_usage()

@@ -241,3 +241,22 @@ def test_a_live_writers_temp_file_survives_pruning_a_dead_ones_does_not(
             child.wait(10)
     assert cache.prune().temp_files == 1
     assert not Path(temp.location).exists()
+
+
+def test_stores_sweep_dead_temp_files_even_without_bounds(
+    cache: pkcache.Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_pruning, "TEMP_GRACE", 0.0)
+    load, _ = make(cache)
+    load("a")  # the first store sweeps (nothing to find) and notes the time
+    (entry,) = cache.entries()
+    dead = Path(entry.location).with_name(".tmp-left-by-a-dead-writer")
+    dead.write_bytes(b"half an entry")
+    load("b")
+    assert dead.exists()  # swept at most once an hour: not yet
+    marker = Path(entry.location).parents[2] / ".swept"  # in the function's folder
+    old = time.time() - 3601
+    os.utime(marker, (old, old))
+    load("c")
+    assert not dead.exists()
+    assert stored_names(cache, load) == {"a", "b", "c"}  # no bound: nothing else goes
