@@ -207,9 +207,8 @@ class Cache:
                 removed, removed_size = self.store.remove_namespace(summary.namespace)
                 count, size = count + removed, size + removed_size
                 continue
-            for entry in self._doomed(summary.namespace, older_than, stale=stale):
-                if self.store.remove(entry):
-                    count, size = count + 1, size + entry.size
+            removed, removed_size = self.store.remove_entries(self._doomed(summary.namespace, older_than, stale=stale))
+            count, size = count + removed, size + removed_size
         return count, size
 
     def doomed(
@@ -294,6 +293,7 @@ class Cache:
         checked = 0
         corrupt: list[str] = []
         forged: list[str] = []
+        bad: list[EntryStat] = []
         for entry in self._all_stats():
             checked += 1
             bucket = self.store.bucket(entry.namespace, entry.version)
@@ -304,10 +304,11 @@ class Cache:
                 verify(entry.key, data, self.signer, entry.location)
             except ForgedEntryError:
                 forged.append(entry.location)
-                self.store.remove(entry)
+                bad.append(entry)
             except EntryError:
                 corrupt.append(entry.location)
-                self.store.remove(entry)
+                bad.append(entry)
+        self.store.remove_entries(bad)
         return VerifyReport(checked, corrupt, forged)
 
     def _all_stats(self) -> Iterator[EntryStat]:

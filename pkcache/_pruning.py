@@ -55,7 +55,7 @@ def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
     ``namespace`` None prunes the whole store as one pool. One process prunes a scope at a
     time; a reader that already opened an entry keeps reading it (POSIX unlink semantics).
     """
-    removed = size = temps = 0
+    temps = 0
     lock = store.prune_lock(namespace)
     if not lock.acquire(_PRUNE_LOCK_TIMEOUT):
         logger.warning("pkcache: another process has been pruning %s for %ss; skipped", namespace, _PRUNE_LOCK_TIMEOUT)
@@ -75,10 +75,7 @@ def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
         # Correct the running totals to the count before removing anything: each
         # removal below then takes itself off, as any other removal does.
         store.correct_totals(namespace, (len(found), sum(c.entry.size for c in found)), since)
-        for victim in victims:
-            if store.remove(victim.entry):
-                removed += 1
-                size += victim.entry.size
+        removed, size = store.remove_entries(v.entry for v in victims)
         gone = {v.entry.key for v in victims}
         for ns in namespaces:
             store.compact_usage(ns, {c.entry.key for c in found if c.entry.namespace == ns and c.entry.key not in gone})

@@ -7,7 +7,7 @@ it knows nothing of functions, pickling or signatures.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
@@ -86,8 +86,8 @@ class Store(Protocol):
     def write_manifest(self, namespace: str, manifest: dict[str, Any]) -> None:
         """Replace a namespace's manifest atomically."""
 
-    def remove(self, entry: EntryStat) -> bool:
-        """Remove one listed entry; True if it was there."""
+    def remove_entries(self, entries: Iterable[EntryStat]) -> tuple[int, int]:
+        """Remove listed entries; return (entries, bytes) of those that were still there."""
 
     def remove_namespace(self, namespace: str) -> tuple[int, int]:
         """Remove a namespace and everything in it; return (entries, bytes) removed."""
