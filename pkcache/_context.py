@@ -41,13 +41,22 @@ _UNPICKLE_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportErro
 class FunctionContext:
     """Everything per-function that the hot path needs, resolved once."""
 
-    def __init__(self, func: Callable[..., Any], name: str, options: Options, cache: Cache, warn: Warnings) -> None:
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        name: str,
+        options: Options,
+        cache: Cache,
+        warn: Warnings,
+        *,
+        binder: ArgumentBinder,
+    ) -> None:
         self.func = func
         self.name = name
         self.options = options
         self.cache = cache
         self.warn = warn
-        self.binder = ArgumentBinder(func, options.ignore)
+        self.binder = binder
         self.namespace = folder_name(name)
         self.depends = dependencies(func, options.depends_on)
         # The version folder changes with the code (the function's and the functions it

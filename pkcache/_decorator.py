@@ -48,10 +48,10 @@ class CachedFunction(Generic[P, R]):
         self._hits = 0
         self._misses = 0
         self._warn = Warnings()
-        # Fail at decoration, not at the first call: this checks ignore= against the signature.
+        # Built at decoration, not at the first call, so that a bad ignore= fails at once.
         from ._binding import ArgumentBinder
 
-        ArgumentBinder(func, options.ignore)
+        self._binder = ArgumentBinder(func, options.ignore)
 
     def __repr__(self) -> str:
         return f"<pkcache.cached {self.name}>"
@@ -63,7 +63,7 @@ class CachedFunction(Generic[P, R]):
         from ._context import FunctionContext  # the working parts load at the first call, not at import
 
         cache = self._cache if self._cache is not None else default_cache()
-        context = FunctionContext(self.__wrapped__, self.name, self._options, cache, self._warn)
+        context = FunctionContext(self.__wrapped__, self.name, self._options, cache, self._warn, binder=self._binder)
         _usage.register(self)
         return context
 
