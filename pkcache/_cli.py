@@ -128,18 +128,17 @@ def _cmd_show(cache: Cache, args: argparse.Namespace) -> int:
 
 
 def _cmd_clear(cache: Cache, args: argparse.Namespace) -> int:
-    doomed = cache.doomed(args.function, older_than=args.older_than, stale=args.stale)
-    if not doomed:
-        print("nothing to remove")
-        return 0
-    what = f"{len(doomed)} entries ({format_size(sum(e.size for e in doomed))})"
     if not args.yes and sys.stdin.isatty():
-        answer = input(f"remove {what} from {cache.directory}? [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
-            print("nothing removed")
-            return 1
+        # Only a question needs the listing beforehand; otherwise clear counts as it goes.
+        doomed = cache.doomed(args.function, older_than=args.older_than, stale=args.stale)
+        if doomed:
+            what = f"{len(doomed)} entries ({format_size(sum(e.size for e in doomed))})"
+            answer = input(f"remove {what} from {cache.directory}? [y/N] ")
+            if answer.strip().lower() not in {"y", "yes"}:
+                print("nothing removed")
+                return 1
     count, size = cache.clear(args.function, older_than=args.older_than, stale=args.stale)
-    print(f"removed {count} entries ({format_size(size)})")
+    print(f"removed {count} entries ({format_size(size)})" if count else "nothing to remove")
     return 0
 
 
