@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -173,7 +173,7 @@ class Cache:
 
         Raises ``KeyError`` if no entry matches and ``InvalidOptionError`` if several do.
         """
-        matches = [e for e in self._all_stats() if e.key.startswith(key_prefix.lower())]
+        matches = [e for e in self.store.entries() if e.key.startswith(key_prefix.lower())]
         if not matches:
             raise KeyError(key_prefix)
         if len(matches) > 1:
@@ -294,7 +294,7 @@ class Cache:
         corrupt: list[str] = []
         forged: list[str] = []
         bad: list[EntryStat] = []
-        for entry in self._all_stats():
+        for entry in self.store.entries():
             checked += 1
             bucket = self.store.bucket(entry.namespace, entry.version)
             data = bucket.read(entry.key)
@@ -310,9 +310,6 @@ class Cache:
                 bad.append(entry)
         self.store.remove_entries(bad)
         return VerifyReport(checked, corrupt, forged)
-
-    def _all_stats(self) -> Iterator[EntryStat]:
-        return self.store.entries()
 
     def _matching(self, function: str | None) -> list[FunctionSummary]:
         summaries = [

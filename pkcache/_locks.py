@@ -106,10 +106,6 @@ class KeyLock:
         self._lock_file: LockFile | None = None
         self._fd = -1
 
-    @property
-    def held(self) -> bool:
-        return self._held
-
     def try_acquire(self) -> bool:
         """Make one attempt; True if the lock is now held by this object."""
         if not self._thread_lock.acquire(blocking=False):
