@@ -1,4 +1,4 @@
-"""``pkcache.cached``: the decorator on the default cache, and the shared ``Cache`` per directory."""
+"""``pkcache.cached``: the decorator on the default cache, and the shared ``Cache`` per location."""
 
 from __future__ import annotations
 
@@ -11,26 +11,30 @@ from typing import TYPE_CHECKING, Any, overload
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-from ._cache import Cache, decorate, default_directory
+from ._cache import Cache, decorate
 from ._decorator import CachedFunction, P, R, wrap
+from ._errors import InvalidOptionError
+from ._location import default_location, is_url
 from ._options import CacheOptions, check_directory, options_from
 
-_DEFAULT_CACHES: dict[Path, Cache] = {}
+_DEFAULT_CACHES: dict[str | Path, Cache] = {}
 _DEFAULT_LOCK = threading.Lock()
 
 
-def cache_for(directory: str | os.PathLike[str] | None) -> Cache:
-    """Return the shared ``Cache`` of a directory (the default one when None)."""
-    path = Path(directory).expanduser() if directory is not None else default_directory()
+def cache_for(location: str | os.PathLike[str] | None) -> Cache:
+    """Return the shared ``Cache`` of a directory or Redis URL (the default one when None)."""
+    if location is None:
+        location = default_location()
+    place: str | Path = location if is_url(location) else Path(location).expanduser()  # type: ignore[assignment]
     with _DEFAULT_LOCK:
-        cache = _DEFAULT_CACHES.get(path)
+        cache = _DEFAULT_CACHES.get(place)
         if cache is None:
-            cache = _DEFAULT_CACHES[path] = Cache(path)
+            cache = _DEFAULT_CACHES[place] = Cache(place)
         return cache
 
 
 def default_cache() -> Cache:
-    """Return the cache of ``$PKCACHE_DIR`` or the user's cache folder, as of now."""
+    """Return the cache of ``$PKCACHE_URL``, ``$PKCACHE_DIR`` or the user's cache folder, as of now."""
     return cache_for(None)
 
 
@@ -38,20 +42,28 @@ def default_cache() -> Cache:
 def cached(func: Callable[P, R], /) -> CachedFunction[P, R]: ...
 @overload
 def cached(
-    func: None = None, /, *, cache_dir: str | os.PathLike[str] | None = None, **options: Unpack[CacheOptions]
+    func: None = None,
+    /,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    store: str | os.PathLike[str] | None = None,
+    **options: Unpack[CacheOptions],
 ) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
 def cached(
     func: Callable[P, R] | None = None,
     /,
     *,
     cache_dir: str | os.PathLike[str] | None = None,
+    store: str | os.PathLike[str] | None = None,
     **options: Unpack[CacheOptions],
 ) -> Any:
     """Store ``func``'s results on disk; a later call with the same arguments returns the stored one.
 
     Use bare (``@cached``) or with options (``@cached(ttl="1d")``):
 
-    - ``cache_dir``: the cache directory; default ``$PKCACHE_DIR``, else the user's cache folder.
+    - ``store``: where results go: a directory, or a Redis URL (``"redis://host:6379/0"``)
+      shared by every machine that reaches it; default ``$PKCACHE_URL``, else
+      ``$PKCACHE_DIR``, else the user's cache folder. ``cache_dir`` is the same for a directory.
     - ``ttl``: seconds, a ``timedelta`` or ``"2h"``; an older result is a miss.
     - ``ignore``: parameter names left out of the key.
     - ``version``: a str or int; changing it makes old results misses.
@@ -73,6 +85,11 @@ def cached(
     ``TypeError``) at once for a bad option.
     """
     directory = check_directory(cache_dir, "cache_dir")
+    location = check_directory(store, "store")
+    if directory is not None and location is not None:
+        raise InvalidOptionError("give cache_dir= or store=, not both")
     checked = options_from(dict(options))
-    cache = cache_for(directory) if directory is not None else None
+    location = location if location is not None else directory
+    # A store named here is opened now, so that a bad URL or a missing extra fails at decoration.
+    cache = cache_for(location) if location is not None else None
     return decorate(func, lambda f: wrap(f, checked, cache))

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, overload
 from . import _usage
 from ._decorator import CachedFunction, P, R, wrap
 from ._errors import EntryError, ForgedEntryError, InvalidOptionError
+from ._location import default_location, is_url, open_store
+from ._log import logger
 from ._options import (
     DEFAULT_LOCK_TIMEOUT,
     CacheOptions,
@@ -31,27 +33,17 @@ if TYPE_CHECKING:
     from ._codec import Signer
     from ._pruning import PruneReport
 
-# The codec, the directory store, pruning and the secret load when a Cache is made or
-# first used, not at ``import pkcache``.
-
-DIR_ENV = "PKCACHE_DIR"
-
-
-def default_directory() -> Path:
-    """Return ``$PKCACHE_DIR`` if set, else the user's cache folder for pkcache."""
-    env = os.environ.get(DIR_ENV)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs  # imported here: most runs never need the default folder
-
-    return Path(platformdirs.user_cache_dir("pkcache"))
+# The codec, the stores, pruning and the secret load when a Cache is made or first
+# used, not at ``import pkcache``.
 
 
 class Cache:
-    """A cache directory: the decorator bound to it, and listing, clearing and checking it.
+    """A cache directory or Redis server: the decorator bound to it, and listing, clearing and checking it.
 
-    Creating a ``Cache`` touches nothing on disk; the directory is made (mode 0700) on
-    the first store.
+    ``directory`` is a path, or a Redis URL (``redis://host:6379/0``) to share results
+    between machines; default ``$PKCACHE_URL``, else ``$PKCACHE_DIR``, else the user's
+    cache folder. Creating a ``Cache`` touches nothing: a directory is made (mode 0700)
+    on the first store, a server is connected to on first use.
     """
 
     def __init__(
@@ -69,28 +61,37 @@ class Cache:
     ) -> None:
         checked = check_directory(directory, "directory")
         self._secret = check_secret(secret, secret_file)
-        self.directory = Path(checked).expanduser() if checked is not None else default_directory()
+        location = checked if checked is not None else default_location()
+        # A directory's path, or a server's URL (as given: it may hold a password).
+        self.directory: Path | None = None if is_url(location) else Path(location).expanduser()
+        self.url: str | None = str(location) if self.directory is None else None
         # max_size, max_entries and policy bound the whole directory; ttl is the default
         # of functions cached through this object.
         self.limits = make_limits(max_size=max_size, max_entries=max_entries, ttl=ttl, policy=policy)
         self.lock_timeout = check_timeout(lock_timeout, "lock_timeout")
         self.durable = check_bool(durable, "durable")
-        from ._localstore import DirectoryStore
-
-        self.store = DirectoryStore(self.directory)
+        self.store = open_store(self.directory or str(location))
+        self.location = self.store.location
         self._signer: Signer | None = None
         self._config_recorded = False
 
     def __repr__(self) -> str:
-        return f"pkcache.Cache({str(self.directory)!r})"
+        return f"pkcache.Cache({self.location!r})"
 
     @property
     def signer(self) -> Signer:
         """The entry signer, made from the user's secret on first use."""
         if self._signer is None:
             from ._codec import Signer
-            from ._secret import load_secret
+            from ._secret import SECRET_ENV, load_secret
 
+            if self.store.shared and self._secret == (None, None) and not os.environ.get(SECRET_ENV):
+                logger.warning(
+                    "pkcache: %s is shared, but no shared secret is set: entries stored by other users or "
+                    "machines will be refused (and replaced). Set %s (or secret_file=) to the same value everywhere",
+                    self.location,
+                    SECRET_ENV,
+                )
             self._signer = Signer(load_secret(*self._secret))
         return self._signer
 
@@ -156,7 +157,7 @@ class Cache:
         summaries = self.functions()
         limits = self._directory_limits()
         return CacheStats(
-            str(self.directory),
+            self.location,
             len(summaries),
             sum(s.entries for s in summaries),
             sum(s.size for s in summaries),

@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ._cache import Cache, default_directory
+from ._cache import Cache
 from ._errors import PkcacheError
+from ._location import URL_ENV, default_directory, is_url
 from ._policies import POLICIES
 from ._tables import ago, arguments_of, entries_table, functions_table, info_table
 from ._units import format_size, parse_age, parse_size
@@ -45,16 +47,18 @@ def _count_arg(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="pkcache", description="Inspect and manage a pkcache cache directory.")
-    parser.add_argument("--dir", metavar="DIR", help="cache directory (default: $PKCACHE_DIR or the user cache folder)")
+    parser = _Parser(prog="pkcache", description="Inspect and manage a pkcache cache directory or Redis store.")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--dir", metavar="DIR", help="cache directory (default: $PKCACHE_DIR or the user cache folder)")
+    where.add_argument("--url", metavar="URL", help=f"Redis store, redis://host:port/db (default: ${URL_ENV})")
     parser.add_argument("--version", action="version", version=f"pkcache {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
-    commands.add_parser("path", help="print the cache directory")
+    commands.add_parser("path", help="print the cache directory (or Redis URL)")
     listing = commands.add_parser("list", help="one row per function, or the entries of one function")
     listing.add_argument("--function", metavar="NAME", help="list this function's entries (name, last part, or glob)")
     listing.add_argument("--json", action="store_true", help="print JSON")
-    info = commands.add_parser("info", help="totals for the whole directory")
+    info = commands.add_parser("info", help="totals for the whole cache")
     info.add_argument("--json", action="store_true", help="print JSON")
     show = commands.add_parser("show", help="an entry's metadata (never unpickles it)")
     show.add_argument("key", metavar="KEY", help="the entry's key, or a unique prefix of it")
@@ -133,7 +137,7 @@ def _cmd_clear(cache: Cache, args: argparse.Namespace) -> int:
         doomed = cache.doomed(args.function, older_than=args.older_than, stale=args.stale)
         if doomed:
             what = f"{len(doomed)} entries ({format_size(sum(e.size for e in doomed))})"
-            answer = input(f"remove {what} from {cache.directory}? [y/N] ")
+            answer = input(f"remove {what} from {cache.location}? [y/N] ")
             if answer.strip().lower() not in {"y", "yes"}:
                 print("nothing removed")
                 return 1
@@ -188,20 +192,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(format="%(message)s", level=logging.WARNING)
-    if args.dir is not None:
-        directory = Path(args.dir).expanduser()
-        if not directory.is_dir():
+    location: str | Path
+    if args.url is not None:
+        if not is_url(args.url):
+            return _fail(f"--url takes a Redis URL (redis://host:port/db), not {args.url!r}")
+        location = args.url
+    elif args.dir is not None:
+        location = Path(args.dir).expanduser()
+        if not location.is_dir():
             return _fail(f"cache directory {args.dir} does not exist")
     else:
-        directory = default_directory()
-    if args.command == "path":
-        print(directory)
-        return 0
+        location = os.environ.get(URL_ENV) or default_directory()
     try:
-        return _COMMANDS[args.command](Cache(directory), args)
+        cache = Cache(location)
+        if args.command == "path":
+            print(cache.location)
+            return 0
+        return _COMMANDS[args.command](cache, args)
     except PkcacheError as exc:
         return _fail(str(exc))
-    except OSError as exc:  # unreadable directory, permission denied
-        return _fail(f"{exc.strerror or exc}: {exc.filename or directory}")
+    except OSError as exc:  # unreadable directory, permission denied, server unreachable
+        if exc.strerror is None:  # pkcache's own (a Redis failure): the message says where
+            return _fail(str(exc))
+        return _fail(f"{exc.strerror}: {exc.filename or location}")
     except KeyboardInterrupt:
         return 130

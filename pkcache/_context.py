@@ -18,7 +18,6 @@ from ._binding import ArgumentBinder, summarize
 from ._errors import EntryError, UnhashableArgumentError
 from ._identity import code_fingerprint, dependencies, folder_name, function_name, global_reads
 from ._keys import ATOMIC_TYPES, PICKLING_ERRORS, PROTOCOL, ArgumentHasher, new_hash
-from ._locks import KeyLock
 from ._log import Warnings, logger
 from ._pruning import PruneReport, prune
 from ._reports import CacheInfo
@@ -29,7 +28,7 @@ from ._usage import UsageRecorder
 if TYPE_CHECKING:
     from ._cache import Cache
     from ._options import Options
-    from ._store import Bucket
+    from ._store import Bucket, Lock
 
 
 SWEEP_INTERVAL = 3600.0  # seconds between sweeps of a function's folder (see _sweep_due)
@@ -193,7 +192,7 @@ class FunctionContext:
 
     # -- writing ----------------------------------------------------------------------
 
-    def acquire_lock(self, key: str) -> KeyLock | None:
+    def acquire_lock(self, key: str) -> Lock | None:
         """Wait for ``key``'s lock (up to ``lock_timeout``); None means compute without it.
 
         That is when the lock cannot be made (a read-only cache, a folder removed under
@@ -209,7 +208,7 @@ class FunctionContext:
         self._warn_timeout()
         return None
 
-    async def acquire_lock_async(self, key: str) -> KeyLock | None:
+    async def acquire_lock_async(self, key: str) -> Lock | None:
         """Like ``acquire_lock``, waiting with ``asyncio.sleep`` so the event loop keeps running."""
         try:
             lock = self.bucket.lock(key)
@@ -243,7 +242,7 @@ class FunctionContext:
             self.warn("pickle", "result of %s() cannot be pickled (%s); returned, not stored", self.name, exc)
             return
         try:
-            self.bucket.write(key, encoded.segments, created=created, durable=self.options.durable)
+            self.bucket.write(key, encoded.segments, created=created, durable=self.options.durable, ttl=self._ttl)
             self._write_manifest()
             self.enforce_limits()
         except OSError as exc:  # read-only or full disk: the caller still gets its result
@@ -251,7 +250,7 @@ class FunctionContext:
                 "write",
                 "cannot store result of %s() in %s: %s; returned, not stored",
                 self.name,
-                self.cache.directory,
+                self.cache.location,
                 exc,
             )
 

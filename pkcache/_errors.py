@@ -50,3 +50,7 @@ class CorruptEntryError(EntryError):
 
 class ForgedEntryError(EntryError):
     """An entry is well-formed but its signature does not verify: planted or altered."""
+
+
+class MissingDependencyError(PkcacheError, ImportError):
+    """An optional feature was asked for without the package it needs; the message names the extra."""

@@ -70,7 +70,8 @@ class PkcacheMagics(Magics):
             if rest and not rest[0].startswith("-"):
                 rest = ["--function", rest[0], *rest[1:]]
             argv = ["clear", *rest, "--yes"]
-        cli_main(["--dir", str(cache.directory), *argv])
+        where = ["--dir", str(cache.directory)] if cache.directory is not None else ["--url", str(cache.url)]
+        cli_main([*where, *argv])
         return None
 
     def _cached_cell(self, line: str, cell: str) -> None:

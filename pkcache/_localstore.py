@@ -103,7 +103,10 @@ class DirectoryBucket:
         finally:
             os.close(fd)
 
-    def write(self, key: str, segments: Sequence[Buffer], *, created: float, durable: bool = False) -> None:
+    def write(
+        self, key: str, segments: Sequence[Buffer], *, created: float, durable: bool = False, ttl: float | None = None
+    ) -> None:
+        # ttl is not needed here: readers check an entry's age, sweeps remove expired files.
         self._store.ensure_root()
         size = sum(memoryview(s).nbytes for s in segments)
         folder = f"{self._folder}/{key[:_FANOUT]}"
@@ -131,6 +134,7 @@ class DirectoryStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).expanduser().absolute()
         self.location = str(self.root)
+        self.shared = False
         self._root_ready = False
         self._ledgers: dict[str | None, Ledger] = {}
 

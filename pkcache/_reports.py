@@ -33,7 +33,7 @@ class FunctionSummary(NamedTuple):
 
 
 class CacheStats(NamedTuple):
-    """Totals of a cache directory."""
+    """Totals of a cache (``directory`` is its location: a path or a Redis URL)."""
 
     directory: str
     functions: int

@@ -8,11 +8,11 @@ it knows nothing of functions, pickling or signatures.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from ._codec import Buffer
-    from ._locks import KeyLock
     from ._usage import Usage
 
 
@@ -38,6 +38,28 @@ class TempFile(NamedTuple):
     modified: float
 
 
+class Lock(Protocol):
+    """An exclusive lock, across threads and processes (and machines, for a shared store)."""
+
+    def try_acquire(self) -> bool:
+        """Make one attempt; True if the lock is now held by this object."""
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds; False if the lock could not be had in time."""
+
+    async def acquire_async(self, timeout: float) -> bool:
+        """Like ``acquire``, letting the event loop run while waiting."""
+
+    def release(self) -> None:
+        """Release the lock if held; never raises for a lock that is already gone."""
+
+    def __enter__(self) -> Lock: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
 class Bucket(Protocol):
     """The entries of one namespace and version; built once per cached function."""
 
@@ -50,16 +72,19 @@ class Bucket(Protocol):
     def read_prefix(self, key: str, size: int) -> tuple[Buffer, int] | None:
         """Return up to ``size`` leading bytes and the entry's full size, or None."""
 
-    def write(self, key: str, segments: Sequence[Buffer], *, created: float, durable: bool = False) -> None:
+    def write(
+        self, key: str, segments: Sequence[Buffer], *, created: float, durable: bool = False, ttl: float | None = None
+    ) -> None:
         """Store an entry atomically: readers see the old entry, or the whole new one.
 
-        ``created`` is the entry's creation time, as listings and policies will see it.
+        ``created`` is the entry's creation time, as listings and policies will see it;
+        ``ttl`` (seconds after ``created``) lets a store drop the entry by itself.
         """
 
     def delete(self, key: str) -> bool:
         """Remove an entry; True if there was one."""
 
-    def lock(self, key: str) -> KeyLock:
+    def lock(self, key: str) -> Lock:
         """Return an unacquired lock for computing ``key``."""
 
     def location(self, key: str) -> str:
@@ -67,9 +92,10 @@ class Bucket(Protocol):
 
 
 class Store(Protocol):
-    """A place that holds namespaces of entries (a directory, later a server)."""
+    """A place that holds namespaces of entries (a directory, a server)."""
 
     location: str
+    shared: bool  # reached by other machines: entries must be signed with a shared secret
 
     def bucket(self, namespace: str, version: str) -> Bucket:
         """Return the bucket for one namespace and version."""
@@ -98,7 +124,7 @@ class Store(Protocol):
     def correct_totals(self, namespace: str | None, counted: tuple[int, int], since: tuple[int, int]) -> None:
         """Replace running totals by an exact count taken since ``since`` was read."""
 
-    def prune_lock(self, namespace: str | None) -> KeyLock:
+    def prune_lock(self, namespace: str | None) -> Lock:
         """Return the lock held while pruning a namespace (or everything)."""
 
     def read_config(self) -> dict[str, Any] | None:

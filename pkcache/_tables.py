@@ -79,7 +79,7 @@ def functions_table(cache: Cache) -> Table:
         ]
         for s in cache.functions()
     ]
-    return Table(rows, f"no stored results in {cache.directory}")
+    return Table(rows, f"no stored results in {cache.location}")
 
 
 def entries_table(cache: Cache, function: str) -> Table:
@@ -104,7 +104,7 @@ def info_table(cache: Cache) -> Table:
     rate = f" ({100 * stats.hits / calls:.0f}% hits)" if calls else ""
     rows = [
         ["", ""],
-        ["directory", stats.directory],
+        ["directory" if cache.directory is not None else "store", stats.directory],
         ["functions", str(stats.functions)],
         ["entries", f"{stats.entries} ({stats.stale} stale)"],
         ["size", format_size(stats.size)],

@@ -1,0 +1,54 @@
+"""Where a cache lives: a directory (the default) or a Redis server given by URL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._errors import MissingDependencyError
+
+if TYPE_CHECKING:
+    from ._store import Store
+
+DIR_ENV = "PKCACHE_DIR"
+URL_ENV = "PKCACHE_URL"
+_URL_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def is_url(location: str | os.PathLike[str]) -> bool:
+    """True if ``location`` names a Redis server rather than a directory."""
+    return isinstance(location, str) and location.startswith(_URL_SCHEMES)
+
+
+def default_directory() -> Path:
+    """Return ``$PKCACHE_DIR`` if set, else the user's cache folder for pkcache."""
+    env = os.environ.get(DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs  # imported here: most runs never need the default folder
+
+    return Path(platformdirs.user_cache_dir("pkcache"))
+
+
+def default_location() -> str | Path:
+    """Return ``$PKCACHE_URL`` if set, else the default directory."""
+    return os.environ.get(URL_ENV) or default_directory()
+
+
+def open_store(location: str | Path) -> Store:
+    """Return the store at ``location``; nothing is created or connected yet."""
+    if is_url(location):
+        assert isinstance(location, str)
+        try:
+            from ._redisstore import RedisStore
+        except ModuleNotFoundError as exc:
+            if exc.name != "redis":
+                raise
+            raise MissingDependencyError(
+                "a Redis cache needs the redis package, which is not installed: pip install 'pkcache[redis]'"
+            ) from exc
+        return RedisStore(location)
+    from ._localstore import DirectoryStore
+
+    return DirectoryStore(location)

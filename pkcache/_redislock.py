@@ -1,0 +1,155 @@
+"""Locks on a Redis server: one computation per key across machines, never blocked for long by a dead one.
+
+A lock is a key set with ``SET NX PX lease`` to a token only its holder knows. While
+held, a thread of the holder's process renews the lease every third of it; a holder
+that dies (or loses the server) stops renewing, and its lock expires by itself within
+one lease. Releasing deletes the key only if it still holds the holder's token (a
+script, so it cannot delete a lock someone else took after an expiry) and publishes on
+the lock's channel: waiters, subscribed to it, try again at once instead of polling.
+They still look every ``_MAX_WAIT`` seconds, to catch a lease that ran out.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import redis
+
+from ._log import logger
+
+if TYPE_CHECKING:
+    from ._redisstore import Server
+
+_MAX_WAIT = 0.5  # longest wait between attempts without a wake-up
+_ASYNC_FIRST_POLL = 0.001
+_ASYNC_MAX_POLL = 0.05
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', KEYS[2], '1')
+  return 1
+end
+return 0
+"""
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+
+class Leases:
+    """Renews the leases of the locks this process holds, from one daemon thread."""
+
+    def __init__(self, server: Server, lease: float) -> None:
+        self.server = server
+        self.lease = lease
+        self._held: dict[str, str] = {}  # lock key -> token
+        self._guard = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        client = server.client
+        self.release_script = client.register_script(_RELEASE)
+        self._renew = client.register_script(_RENEW)
+
+    def hold(self, key: str, token: str) -> None:
+        with self._guard:
+            self._held[key] = token
+            if self._thread is None or not self._thread.is_alive():
+                self._wake.clear()
+                self._thread = threading.Thread(target=self._run, name="pkcache-redis-leases", daemon=True)
+                self._thread.start()
+
+    def drop(self, key: str) -> None:
+        with self._guard:
+            self._held.pop(key, None)
+
+    def stop(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        lease_ms = int(self.lease * 1000)
+        while not self._wake.wait(self.lease / 3):
+            with self._guard:
+                held = list(self._held.items())
+            for key, token in held:
+                try:
+                    if not self._renew(keys=[key], args=[token, lease_ms]):
+                        logger.warning("pkcache: lost the Redis lock %s (its lease ran out)", key)
+                        self.drop(key)
+                except redis.RedisError as exc:  # the server is away: the lease may run out
+                    logger.debug("pkcache: cannot renew the Redis lock %s: %s", key, exc)
+
+
+class RedisLock:
+    """An exclusive lock on one name on the server."""
+
+    def __init__(self, server: Server, key: str, leases: Leases) -> None:
+        self._server = server
+        self._key = key
+        self._channel = key + ":released"
+        self._leases = leases
+        self._token: str | None = None
+
+    def try_acquire(self) -> bool:
+        token = secrets.token_hex(16)
+        lease_ms = int(self._leases.lease * 1000)
+        if not self._server.run(self._server.client.set, self._key, token, nx=True, px=lease_ms):
+            return False
+        self._token = token
+        self._leases.hold(self._key, token)
+        return True
+
+    def acquire(self, timeout: float) -> bool:
+        if self.try_acquire():
+            return True
+        deadline = time.monotonic() + timeout
+        # Subscribe before the next attempt, so a release between the two is not missed.
+        pubsub = self._server.run(self._server.client.pubsub, ignore_subscribe_messages=True)
+        try:
+            self._server.run(pubsub.subscribe, self._channel)
+            while not self.try_acquire():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._server.run(pubsub.get_message, timeout=min(remaining, _MAX_WAIT))
+            return True
+        finally:
+            pubsub.close()
+
+    async def acquire_async(self, timeout: float) -> bool:
+        import asyncio
+
+        deadline = time.monotonic() + timeout
+        delay = _ASYNC_FIRST_POLL
+        while not self.try_acquire():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            await asyncio.sleep(min(delay, remaining))
+            delay = min(delay * 2, _ASYNC_MAX_POLL)
+        return True
+
+    def release(self) -> None:
+        token, self._token = self._token, None
+        if token is None:
+            return
+        self._leases.drop(self._key)
+        try:
+            self._leases.release_script(keys=[self._key, self._channel], args=[token])
+        except redis.RedisError as exc:  # the lease runs out by itself
+            logger.debug("pkcache: cannot release the Redis lock %s: %s", self._key, exc)
+
+    def __enter__(self) -> RedisLock:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()

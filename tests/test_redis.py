@@ -1,0 +1,594 @@
+"""The Redis store against a real redis-server: sharing, stampedes, crashes, limits, forgeries, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import pkcache
+from pkcache._errors import InvalidOptionError, MissingDependencyError
+from tests.helpers import run_python, wait_for
+from tests.redisserver import RedisServer
+
+redis = pytest.importorskip("redis", reason="the redis extra is not installed (pip install 'pkcache[redis]')")
+
+SECRET = "team-secret-for-tests"
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisServer]:
+    monkeypatch.setenv("PKCACHE_SECRET", SECRET)
+    running = RedisServer(tmp_path / "redis")
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def raw(server: RedisServer) -> Iterator[redis.Redis]:
+    client = redis.Redis(port=server.port)
+    yield client
+    client.close()
+
+
+def entry_keys(raw: redis.Redis) -> list[bytes]:
+    return sorted(raw.keys("pkcache:e:*"))
+
+
+# -- sharing -------------------------------------------------------------------------------
+
+HOST_MODULE = textwrap.dedent(
+    """
+    import os, time
+    import pkcache
+
+    @pkcache.cached
+    def features(config, tags):
+        with open(os.environ["RUNS_FILE"], "a") as f:
+            f.write(f"{os.getpid()}\\n")
+        time.sleep(float(os.environ.get("BODY_SECONDS", "0")))
+        return {"n": len(config), "tags": sorted(tags), "pid": os.getpid()}
+    """
+)
+
+
+def host_env(tmp_path: Path, server: RedisServer, host: str) -> dict[str, str]:
+    """Environment of a process standing in for another machine: its own disk, the shared server."""
+    (tmp_path / "host_mod.py").write_text(HOST_MODULE)
+    return {
+        "PYTHONPATH": str(tmp_path),
+        "RUNS_FILE": str(tmp_path / "runs.txt"),
+        "PKCACHE_URL": server.url,
+        "PKCACHE_DIR": str(tmp_path / host / "cache"),
+        "XDG_CONFIG_HOME": str(tmp_path / host / "config"),
+        "PKCACHE_SECRET": SECRET,
+    }
+
+
+def test_a_result_stored_by_one_host_is_a_hit_on_another(tmp_path: Path, server: RedisServer) -> None:
+    first = run_python(
+        """
+        from host_mod import features
+        print(features({"b": 2, "a": 1}, {"red", "green"})["pid"])
+        """,
+        env={**host_env(tmp_path, server, "host-a"), "PYTHONHASHSEED": "1"},
+    )
+    second = run_python(
+        """
+        from host_mod import features
+        config = {}
+        config["a"] = 1; config["b"] = 2
+        print(features(config, {"green", "red"})["pid"])
+        print(features.cache_info().hits)
+        """,
+        env={**host_env(tmp_path, server, "host-b"), "PYTHONHASHSEED": "999"},
+    )
+    assert second.split() == [first.strip(), "1"]
+    assert len((tmp_path / "runs.txt").read_text().split()) == 1
+    # Nothing went to either host's local directory.
+    assert not (tmp_path / "host-a" / "cache").exists()
+    assert not (tmp_path / "host-b" / "cache").exists()
+
+
+def test_store_option_cache_url_and_env_reach_the_same_server(
+    server: RedisServer, monkeypatch: pytest.MonkeyPatch, isolated_env: Path
+) -> None:
+    @pkcache.cached(store=server.url)
+    def double(x: int) -> int:
+        return x * 2
+
+    shared = pkcache.Cache(server.url)
+
+    @shared.cached
+    def triple(x: int) -> int:
+        return x * 3
+
+    monkeypatch.setenv("PKCACHE_URL", server.url)
+
+    @pkcache.cached
+    def square(x: int) -> int:
+        return x * x
+
+    assert (double(4), triple(4), square(4)) == (8, 12, 16)
+    names = sorted(s.function.rsplit(".", 1)[-1] for s in shared.functions())
+    assert names == ["double", "square", "triple"]
+    assert shared.stats().entries == 3
+    assert repr(shared) == f"pkcache.Cache({server.url!r})"
+    assert not (isolated_env / "cache").exists()  # PKCACHE_DIR untouched
+
+
+def test_without_the_extra_a_redis_url_names_it(tmp_path: Path) -> None:
+    out = run_python(
+        """
+        import sys
+        sys.modules["redis"] = None  # as if redis-py were not installed
+        import pkcache
+        try:
+            pkcache.cached(store="redis://127.0.0.1:1/0")
+        except ImportError as exc:
+            print(type(exc).__name__, exc)
+        """
+    )
+    assert out.startswith("MissingDependencyError")
+    assert "pip install 'pkcache[redis]'" in out
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:notaport/0", "redis://127.0.0.1:6379/0?lease=soon", "redis://127.0.0.1:6379/0?lease=0"]
+)
+def test_a_bad_url_fails_at_decoration(url: str) -> None:
+    with pytest.raises(InvalidOptionError):
+        pkcache.cached(store=url)
+
+
+def test_store_and_cache_dir_together_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidOptionError, match="not both"):
+        pkcache.cached(store="redis://127.0.0.1:6379/0", cache_dir=tmp_path)
+
+
+def test_missing_dependency_error_is_an_import_error() -> None:
+    assert issubclass(MissingDependencyError, ImportError)
+
+
+# -- one computation per key, across processes ------------------------------------------------
+
+RACER = textwrap.dedent(
+    """
+    import sys, threading, time
+    from pathlib import Path
+    from host_mod import features
+    go = Path(sys.argv[1])
+    Path(sys.argv[2]).touch()  # ready
+    while not go.exists():
+        time.sleep(0.001)
+    results = [features({"k": k}, ["t"]) for k in range(int(sys.argv[3]))]
+    print(len({r["pid"] for r in results}))
+    """
+)
+
+
+def test_racing_processes_compute_each_key_once(tmp_path: Path, server: RedisServer) -> None:
+    keys = 6
+    (tmp_path / "racer.py").write_text(RACER)
+    go = tmp_path / "go"
+    racers = []
+    for i in range(4):
+        env = {**os.environ, **host_env(tmp_path, server, f"host-{i}"), "BODY_SECONDS": "0.2"}
+        ready = tmp_path / f"ready-{i}"
+        command = [sys.executable, str(tmp_path / "racer.py"), str(go), str(ready), str(keys)]
+        racers.append((subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True), ready))
+    for _, ready in racers:
+        wait_for(ready)
+    go.touch()
+    for process, _ in racers:
+        out, _ = process.communicate(timeout=90)
+        assert process.returncode == 0
+    runs = (tmp_path / "runs.txt").read_text().split()
+    assert len(runs) == keys  # one body run per key, whichever host ran it
+
+
+def test_a_killed_holders_lock_expires_with_its_lease(tmp_path: Path, server: RedisServer, raw: redis.Redis) -> None:
+    env = {**host_env(tmp_path, server, "host-a"), "PKCACHE_URL": server.url + "?lease=1"}
+    call = "from host_mod import features; print(features({'k': 1}, ['t'])['pid'])"
+    holder = subprocess.Popen([sys.executable, "-c", call], env={**os.environ, **env, "BODY_SECONDS": "600"})
+    try:
+        wait_for(tmp_path / "runs.txt")  # the holder has the lock and is computing
+        [lock] = raw.keys("pkcache:l:*")
+        assert 0 < raw.pttl(lock) <= 1000  # a lease, not a lock held forever
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+    # Another host waits at most one lease (not its 600 s lock_timeout), then computes.
+    survivor = run_python(call, env={**host_env(tmp_path, server, "host-b"), "PKCACHE_URL": server.url + "?lease=1"})
+    assert survivor.strip() != str(holder.pid)
+    assert len((tmp_path / "runs.txt").read_text().split()) == 2
+
+
+LIVE_RUNS: list[int] = []  # module-level: a closure value would be part of the function's identity
+
+
+def test_a_live_holder_keeps_its_lock_past_the_lease(tmp_path: Path, server: RedisServer) -> None:
+    url = server.url + "?lease=0.5"
+    runs = LIVE_RUNS
+    runs.clear()
+
+    def make() -> pkcache.CachedFunction[[int], int]:
+        # Two Cache objects: two connections and lease keepers, as two processes would have.
+        @pkcache.Cache(url).cached(lock_timeout=60)
+        def slow(x: int) -> int:
+            LIVE_RUNS.append(x)
+            time.sleep(2.0)  # four leases
+            return x * 10
+
+        return slow
+
+    first, second = make(), make()
+    results: list[int] = []
+    started = threading.Event()
+
+    def call_first() -> None:
+        started.set()
+        results.append(first(7))
+
+    thread = threading.Thread(target=call_first)
+    thread.start()
+    started.wait()
+    while not runs:  # the first caller holds the lock and computes
+        time.sleep(0.005)
+    results.append(second(7))
+    thread.join()
+    assert results == [70, 70]
+    assert runs == [7]
+
+
+# -- the server goes away -------------------------------------------------------------------
+
+
+def test_a_killed_server_costs_recomputation_and_caching_resumes_after_restart(
+    server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    runs: list[int] = []
+
+    @pkcache.cached(store=server.url)
+    def inc(x: int) -> int:
+        runs.append(x)
+        return x + 1
+
+    assert [inc(1), inc(1)] == [2, 2]
+    assert runs == [1]
+    caplog.set_level(logging.WARNING, logger="pkcache")
+    server.kill()
+    assert [inc(1), inc(2), inc(2)] == [2, 3, 3]  # correct, computed each time
+    assert runs == [1, 1, 2, 2]
+    assert any("Redis at" in r.getMessage() for r in caplog.records)
+    server.start()  # empty: no persistence
+    deadline = time.monotonic() + 30
+    while not inc.is_cached(5) and time.monotonic() < deadline:
+        inc(5)  # stored once the client is back
+        time.sleep(0.05)
+    assert inc.is_cached(5)
+    before = len(runs)
+    assert inc(5) == 6
+    assert len(runs) == before  # a hit again
+
+
+def test_an_unreachable_server_never_breaks_the_caller(caplog: pytest.LogCaptureFixture) -> None:
+    from tests.redisserver import free_port
+
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    caplog.set_level(logging.WARNING, logger="pkcache")
+
+    runs = []
+
+    @pkcache.cached(store=url, secret="s")
+    def inc(x: int) -> int:
+        runs.append(x)
+        return x + 1
+
+    assert [inc(1), inc(1), inc(2)] == [2, 2, 3]
+    assert runs == [1, 1, 2]
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings and all("Redis at" in r.getMessage() or "computing without" in r.getMessage() for r in warnings)
+
+
+def test_async_functions_share_through_the_server(server: RedisServer) -> None:
+    runs: list[int] = []
+
+    @pkcache.cached(store=server.url)
+    async def fetch(x: int) -> int:
+        runs.append(x)
+        await asyncio.sleep(0.01)
+        return x * 2
+
+    async def main() -> list[int]:
+        return list(await asyncio.gather(fetch(3), fetch(3), fetch(3)))
+
+    assert asyncio.run(main()) == [6, 6, 6]
+    assert runs == [3]
+
+
+# -- expiry, limits, per-function clearing -------------------------------------------------------
+
+
+def test_ttl_is_redis_expiry(server: RedisServer, raw: redis.Redis) -> None:
+    runs: list[int] = []
+
+    @pkcache.cached(store=server.url, ttl=0.5)
+    def stamp(x: int) -> int:
+        runs.append(x)
+        return x
+
+    stamp(1)
+    [key] = entry_keys(raw)
+    assert 0 < raw.pttl(key) <= 500
+    deadline = time.monotonic() + 10
+    while raw.exists(key) and time.monotonic() < deadline:  # Redis drops it by itself
+        time.sleep(0.05)
+    assert not raw.exists(key)
+    assert not stamp.is_cached(1)
+    stamp(1)
+    assert runs == [1, 1]
+    cache = pkcache.Cache(server.url)
+    assert cache.stats().entries == 1  # the index row of the expired entry is gone from listings
+
+
+def test_function_limits_and_lru_policy(server: RedisServer) -> None:
+    cache = pkcache.Cache(server.url)
+
+    @cache.cached(max_entries=3)
+    def ident(x: int) -> int:
+        return x
+
+    for x in range(3):
+        ident(x)
+    ident(0)  # read: 1 is now the least recently used
+    ident.cache_info()  # flushes the read to the server
+    ident(3)  # over the bound: pruned to 90% of 3, i.e. 2 entries
+    kept = sorted(e.created for e in cache.entries())
+    assert len(kept) <= 3
+    assert ident.is_cached(3) and ident.is_cached(0)
+    assert not ident.is_cached(1)
+
+
+def test_cache_wide_size_bound_and_exact_prune(server: RedisServer) -> None:
+    cache = pkcache.Cache(server.url, max_size="40KB")
+
+    @cache.cached
+    def blob(x: int) -> bytes:
+        return bytes([x]) * 10_000
+
+    for x in range(8):
+        blob(x)
+    stats = cache.stats()
+    assert stats.size <= 40_000
+    assert stats.limits["max_size"] == 40_000
+    report = cache.prune(max_entries=1)
+    assert cache.stats().entries == 1
+    assert report.removed >= 1
+    assert blob.is_cached(7)  # the newest stays
+
+
+def test_clear_and_invalidate_per_function(server: RedisServer, raw: redis.Redis) -> None:
+    cache = pkcache.Cache(server.url)
+
+    @cache.cached
+    def a(x: int) -> int:
+        return x
+
+    @cache.cached
+    def b(x: int) -> int:
+        return x
+
+    for x in range(3):
+        a(x), b(x)
+    assert a.invalidate(1)
+    assert not a.is_cached(1) and a.is_cached(2)
+    assert a.cache_clear() == 2
+    assert cache.stats().entries == 3
+    assert [s.function.rsplit(".", 1)[-1] for s in cache.functions()] == ["b"]
+    removed, size = cache.clear()
+    assert removed == 3 and size > 0
+    assert entry_keys(raw) == []
+    assert cache.stats().size == 0
+
+
+def test_totals_follow_every_change(server: RedisServer) -> None:
+    cache = pkcache.Cache(server.url)
+    store = cache.store
+
+    @cache.cached
+    def blob(x: int) -> bytes:
+        return b"x" * (100 * (x + 1))
+
+    for x in range(5):
+        blob(x)
+    entries = list(store.entries())
+    assert store.totals() == (5, sum(e.size for e in entries))
+    blob.refresh(0)  # replaced: same count
+    blob.invalidate(1)
+    entries = list(store.entries())
+    assert store.totals() == (4, sum(e.size for e in entries))
+    cache.clear()
+    assert store.totals() == (0, 0)
+
+
+# -- integrity -------------------------------------------------------------------------------------
+
+
+def test_planted_altered_and_foreign_entries_are_refused(
+    server: RedisServer, raw: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    runs: list[int] = []
+
+    @pkcache.cached(store=server.url)
+    def value(x: int) -> dict[str, int]:
+        runs.append(x)
+        return {"x": x}
+
+    value(1)
+    [key] = entry_keys(raw)
+    good = raw.get(key)
+    assert good is not None
+    caplog.set_level(logging.WARNING, logger="pkcache")
+
+    # A planted pickle that would run code if it were ever unpickled.
+    marker = Path(os.environ["PKCACHE_DIR"]).parent / "pwned"
+    planted = b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."
+    raw.set(key, planted)
+    assert value(1) == {"x": 1}
+    assert not marker.exists()
+
+    # One altered byte of a signed entry.
+    altered = bytearray(good)
+    altered[-5] ^= 0xFF
+    raw.set(key, bytes(altered))
+    assert value(1) == {"x": 1}
+
+    # An entry signed with another secret (another team's, or a forger's).
+    foreign = pkcache.Cache(server.url, secret="someone-else")
+
+    @foreign.cached
+    def other(x: int) -> dict[str, int]:
+        return {"x": -1}
+
+    other(1)
+    [other_key] = [k for k in entry_keys(raw) if k != key]
+    raw.set(key, raw.get(other_key))
+    assert value(1) == {"x": 1}
+    assert runs == [1, 1, 1, 1]
+    assert any("signature" in r.getMessage() for r in caplog.records)
+
+
+def test_a_shared_store_without_a_shared_secret_warns(
+    server: RedisServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("PKCACHE_SECRET")
+    caplog.set_level(logging.WARNING, logger="pkcache")
+
+    @pkcache.cached(store=server.url)
+    def ident(x: int) -> int:
+        return x
+
+    ident(1)
+    assert any("no shared secret" in r.getMessage() for r in caplog.records)
+
+
+def test_values_over_the_servers_limit_are_refused_with_a_clear_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("PKCACHE_SECRET", SECRET)
+    small = RedisServer(tmp_path / "small", "--proto-max-bulk-len", "1mb")
+    small.start()
+    try:
+        caplog.set_level(logging.WARNING, logger="pkcache")
+
+        @pkcache.cached(store=small.url)
+        def blob(n: int) -> bytes:
+            return b"z" * n
+
+        assert blob(2_000_000) == b"z" * 2_000_000  # returned, not stored
+        assert not blob.is_cached(2_000_000)
+        assert any("proto-max-bulk-len" in r.getMessage() for r in caplog.records)
+        blob(1000)
+        assert blob.is_cached(1000)  # smaller values still are
+    finally:
+        small.stop()
+
+
+def test_large_array_results_round_trip_writable(server: RedisServer) -> None:
+    np = pytest.importorskip("numpy")
+
+    @pkcache.cached(store=server.url)
+    def arange(n: int) -> object:
+        return np.arange(n, dtype=np.float64)
+
+    first = arange(500_000)
+    again = arange(500_000)
+    assert arange.cache_info().hits == 1
+    assert np.array_equal(first, again)
+    again[0] = 42.0  # writable, as from the local store
+
+
+# -- the CLI --------------------------------------------------------------------------------------
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pkcache", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_against_the_server(server: RedisServer, raw: redis.Redis) -> None:
+    cache = pkcache.Cache(server.url)
+
+    @cache.cached
+    def load(name: str) -> str:
+        return name.upper()
+
+    @cache.cached
+    def other(x: int) -> int:
+        return x
+
+    load("alpha"), load("beta"), other(1)
+
+    listing = cli("--url", server.url, "list")
+    assert listing.returncode == 0, listing.stderr
+    assert "load" in listing.stdout and "other" in listing.stdout
+    entries = cli("--url", server.url, "list", "--function", "load")
+    assert "'alpha'" in entries.stdout and "'beta'" in entries.stdout
+    info = cli("info", env={"PKCACHE_URL": server.url})
+    assert info.returncode == 0
+    assert "store" in info.stdout and "3 (0 stale)" in info.stdout
+    key = cache.entries("load")[0].key
+    show = cli("--url", server.url, "show", key[:12])
+    assert show.returncode == 0 and "load" in show.stdout
+
+    [victim] = [k for k in entry_keys(raw) if k.endswith(key.encode())]
+    data = bytearray(raw.get(victim) or b"")
+    data[-1] ^= 1
+    raw.set(victim, bytes(data))
+    verify = cli("--url", server.url, "verify")
+    assert verify.returncode == 1
+    assert "checked 3 entries" in verify.stdout and "1 forged" in verify.stdout
+
+    prune = cli("--url", server.url, "prune", "--max-entries", "1")
+    assert prune.returncode == 0 and "removed 1 entries" in prune.stdout
+    clear = cli("--url", server.url, "clear", "--function", "other", "--yes")
+    assert clear.returncode == 0 and "removed 1 entries" in clear.stdout
+    assert entry_keys(raw) == []
+    path = cli("--url", server.url, "path")
+    assert path.stdout.strip() == server.url
+
+
+@pytest.mark.parametrize("args", [["--url", "/not/a/url", "list"], ["--url", "redis://x", "--dir", ".", "list"]])
+def test_cli_bad_url_arguments(args: list[str]) -> None:
+    result = cli(*args)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_with_the_server_down_says_so_in_one_line() -> None:
+    from tests.redisserver import free_port
+
+    result = cli("--url", f"redis://127.0.0.1:{free_port()}/0", "info")
+    assert result.returncode == 2
+    assert result.stderr.startswith("pkcache: error: Redis at redis://127.0.0.1:")
+    assert len(result.stderr.strip().splitlines()) == 1
