@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,12 @@ _MAX_WAIT = 0.5  # longest wait between attempts without a wake-up
 _ASYNC_FIRST_POLL = 0.001
 _ASYNC_MAX_POLL = 0.05
 
+# Take the lock and, in the same round trip, read the entry it guards: the holder's
+# first question is whether someone stored it meanwhile.
+_ACQUIRE = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+return {1, redis.call('GET', KEYS[2])}
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
@@ -55,6 +62,7 @@ class Leases:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         client = server.client
+        self.acquire_script = client.register_script(_ACQUIRE)
         self.release_script = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
 
@@ -88,19 +96,41 @@ class Leases:
 
 
 class RedisLock:
-    """An exclusive lock on one name on the server."""
+    """An exclusive lock on one name on the server.
 
-    def __init__(self, server: Server, key: str, leases: Leases) -> None:
+    Given ``entry``, the key of the entry it guards, acquiring it also reads that entry
+    and hands it to ``on_entry`` (bytes, or None if there is none); ``on_release`` runs
+    when it is released.
+    """
+
+    def __init__(
+        self,
+        server: Server,
+        key: str,
+        leases: Leases,
+        *,
+        entry: str | None = None,
+        on_entry: Callable[[bytes | None], None] | None = None,
+        on_release: Callable[[], None] | None = None,
+    ) -> None:
         self._server = server
         self._key = key
         self._channel = key + ":released"
         self._leases = leases
         self._token: str | None = None
+        self._entry = entry
+        self._on_entry = on_entry
+        self._on_release = on_release
 
     def try_acquire(self) -> bool:
         token = secrets.token_hex(16)
         lease_ms = int(self._leases.lease * 1000)
-        if not self._server.run(self._server.client.set, self._key, token, nx=True, px=lease_ms):
+        if self._entry is not None and self._on_entry is not None:
+            taken = self._server.run(self._leases.acquire_script, keys=[self._key, self._entry], args=[token, lease_ms])
+            if not taken:
+                return False
+            self._on_entry(taken[1])
+        elif not self._server.run(self._server.client.set, self._key, token, nx=True, px=lease_ms):
             return False
         self._token = token
         self._leases.hold(self._key, token)
@@ -140,6 +170,8 @@ class RedisLock:
         token, self._token = self._token, None
         if token is None:
             return
+        if self._on_release is not None:
+            self._on_release()
         self._leases.drop(self._key)
         try:
             self._leases.release_script(keys=[self._key, self._channel], args=[token])

@@ -25,6 +25,7 @@ dead server at every call.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -51,6 +52,7 @@ _DEFAULT_MAX_VALUE = 512 << 20  # Redis's default proto-max-bulk-len
 _LARGE = 1 << 16
 _BATCH = 1000
 _OWN_PARAMS = ("prefix", "lease")
+_SWEEP_ASK_INTERVAL = 10.0
 
 # Store an entry with its index row, and add it to the totals (an old row: by the difference).
 _PUT = """
@@ -196,12 +198,16 @@ class RedisBucket:
         self._namespace = namespace
         self._version = version
         self._prefix = f"{store.prefix}:e:{namespace}:{version}:"
+        # Entries read by this thread while taking their lock, for its next read of them.
+        self._taken = threading.local()
 
     def location(self, key: str) -> str:
         return f"{self._store.location}/{self._namespace}/{self._version}/{key}"
 
     def read(self, key: str, *, mmap_mode: str | None = None) -> Buffer | None:
-        data: bytes | None = self._run(self._get, self._prefix + key)
+        taken = getattr(self._taken, "entries", None)
+        # An entry read with its lock a moment ago is not read again.
+        data: bytes | None = taken.pop(key) if taken and key in taken else self._run(self._get, self._prefix + key)
         if data is None or len(data) < _LARGE or mmap_mode == "r":
             return data
         # Arrays loaded from a large entry are writable, as from the local store; with
@@ -219,6 +225,7 @@ class RedisBucket:
         self, key: str, segments: Sequence[Buffer], *, created: float, durable: bool = False, ttl: float | None = None
     ) -> None:
         # durable: the server's appendfsync setting decides (see the README).
+        self._forget_taken(key)
         value = segments[0] if len(segments) == 1 else b"".join(segments)
         size = memoryview(value).nbytes
         self._store.check_size(size, self.location(key))
@@ -229,11 +236,26 @@ class RedisBucket:
         self._store.put(self._namespace, field, self._prefix + key, value, created=created, expire_ms=expire_ms)
 
     def delete(self, key: str) -> bool:
+        self._forget_taken(key)
         existed, _counted, _size = self._store.remove(self._namespace, f"{self._version}:{key}")
         return bool(existed)
 
     def lock(self, key: str) -> RedisLock:
-        return self._store.lock(f"l:{self._namespace}:{self._version}:{key}")
+        def keep(data: bytes | None) -> None:
+            entries = getattr(self._taken, "entries", None)
+            if entries is None:
+                entries = self._taken.entries = {}
+            entries[key] = data
+
+        name = f"l:{self._namespace}:{self._version}:{key}"
+        return self._store.lock(
+            name, entry=self._prefix + key, on_entry=keep, on_release=lambda: self._forget_taken(key)
+        )
+
+    def _forget_taken(self, key: str) -> None:
+        entries = getattr(self._taken, "entries", None)
+        if entries:
+            entries.pop(key, None)
 
 
 class RedisStore:
@@ -256,6 +278,7 @@ class RedisStore:
         self._correct = client.register_script(_CORRECT)
         self._retire = client.register_script(_RETIRE)
         self._max_value: int | None = None
+        self._sweep_asked: dict[str, float] = {}  # namespace -> when to ask the server again
 
     def _key(self, kind: str, namespace: str | None = None) -> str:
         return f"{self.prefix}:{kind}" if namespace is None else f"{self.prefix}:{kind}:{namespace}"
@@ -269,8 +292,17 @@ class RedisStore:
     def bucket(self, namespace: str, version: str) -> RedisBucket:
         return RedisBucket(self, namespace, version)
 
-    def lock(self, name: str) -> RedisLock:
-        return RedisLock(self.server, f"{self.prefix}:{name}", self._leases)
+    def lock(
+        self,
+        name: str,
+        *,
+        entry: str | None = None,
+        on_entry: Callable[[bytes | None], None] | None = None,
+        on_release: Callable[[], None] | None = None,
+    ) -> RedisLock:
+        """Return a lock on ``name``; see ``RedisLock`` for ``entry`` and the callbacks."""
+        lock_key = f"{self.prefix}:{name}"
+        return RedisLock(self.server, lock_key, self._leases, entry=entry, on_entry=on_entry, on_release=on_release)
 
     # -- entries ------------------------------------------------------------------------
 
@@ -401,6 +433,12 @@ class RedisStore:
         self.server.run(self.server.client.set, self._key("us", namespace), folded)
 
     def claim_sweep(self, namespace: str, interval: float) -> bool:
+        # Asked at every store: after an answer, this process does not ask again for a
+        # while, which saves a round trip per miss and delays a sweep by at most that.
+        now = time.monotonic()
+        if now < self._sweep_asked.get(namespace, 0.0):
+            return False
+        self._sweep_asked[namespace] = now + min(interval, _SWEEP_ASK_INTERVAL)
         claim = self.server.client.set
         return bool(self.server.run(claim, self._key("sw", namespace), "1", nx=True, px=max(1, int(interval * 1000))))
 

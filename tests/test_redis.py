@@ -194,7 +194,7 @@ def test_racing_processes_compute_each_key_once(tmp_path: Path, server: RedisSer
         wait_for(ready)
     go.touch()
     for process, _ in racers:
-        out, _ = process.communicate(timeout=90)
+        _out, _ = process.communicate(timeout=90)
         assert process.returncode == 0
     runs = (tmp_path / "runs.txt").read_text().split()
     assert len(runs) == keys  # one body run per key, whichever host ran it
@@ -301,7 +301,8 @@ def test_an_unreachable_server_never_breaks_the_caller(caplog: pytest.LogCapture
     assert [inc(1), inc(1), inc(2)] == [2, 2, 3]
     assert runs == [1, 1, 2]
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert warnings and all("Redis at" in r.getMessage() or "computing without" in r.getMessage() for r in warnings)
+    assert warnings
+    assert all("Redis at" in r.getMessage() or "computing without" in r.getMessage() for r in warnings)
 
 
 def test_async_functions_share_through_the_server(server: RedisServer) -> None:
@@ -359,7 +360,8 @@ def test_function_limits_and_lru_policy(server: RedisServer) -> None:
     ident(3)  # over the bound: pruned to 90% of 3, i.e. 2 entries
     kept = sorted(e.created for e in cache.entries())
     assert len(kept) <= 3
-    assert ident.is_cached(3) and ident.is_cached(0)
+    assert ident.is_cached(3)
+    assert ident.is_cached(0)
     assert not ident.is_cached(1)
 
 
@@ -395,12 +397,14 @@ def test_clear_and_invalidate_per_function(server: RedisServer, raw: redis.Redis
     for x in range(3):
         a(x), b(x)
     assert a.invalidate(1)
-    assert not a.is_cached(1) and a.is_cached(2)
+    assert not a.is_cached(1)
+    assert a.is_cached(2)
     assert a.cache_clear() == 2
     assert cache.stats().entries == 3
     assert [s.function.rsplit(".", 1)[-1] for s in cache.functions()] == ["b"]
     removed, size = cache.clear()
-    assert removed == 3 and size > 0
+    assert removed == 3
+    assert size > 0
     assert entry_keys(raw) == []
     assert cache.stats().size == 0
 
@@ -551,15 +555,19 @@ def test_cli_against_the_server(server: RedisServer, raw: redis.Redis) -> None:
 
     listing = cli("--url", server.url, "list")
     assert listing.returncode == 0, listing.stderr
-    assert "load" in listing.stdout and "other" in listing.stdout
+    assert "load" in listing.stdout
+    assert "other" in listing.stdout
     entries = cli("--url", server.url, "list", "--function", "load")
-    assert "'alpha'" in entries.stdout and "'beta'" in entries.stdout
+    assert "'alpha'" in entries.stdout
+    assert "'beta'" in entries.stdout
     info = cli("info", env={"PKCACHE_URL": server.url})
     assert info.returncode == 0
-    assert "store" in info.stdout and "3 (0 stale)" in info.stdout
+    assert "store" in info.stdout
+    assert "3 (0 stale)" in info.stdout
     key = cache.entries("load")[0].key
     show = cli("--url", server.url, "show", key[:12])
-    assert show.returncode == 0 and "load" in show.stdout
+    assert show.returncode == 0
+    assert "load" in show.stdout
 
     [victim] = [k for k in entry_keys(raw) if k.endswith(key.encode())]
     data = bytearray(raw.get(victim) or b"")
@@ -567,12 +575,15 @@ def test_cli_against_the_server(server: RedisServer, raw: redis.Redis) -> None:
     raw.set(victim, bytes(data))
     verify = cli("--url", server.url, "verify")
     assert verify.returncode == 1
-    assert "checked 3 entries" in verify.stdout and "1 forged" in verify.stdout
+    assert "checked 3 entries" in verify.stdout
+    assert "1 forged" in verify.stdout
 
     prune = cli("--url", server.url, "prune", "--max-entries", "1")
-    assert prune.returncode == 0 and "removed 1 entries" in prune.stdout
+    assert prune.returncode == 0
+    assert "removed 1 entries" in prune.stdout
     clear = cli("--url", server.url, "clear", "--function", "other", "--yes")
-    assert clear.returncode == 0 and "removed 1 entries" in clear.stdout
+    assert clear.returncode == 0
+    assert "removed 1 entries" in clear.stdout
     assert entry_keys(raw) == []
     path = cli("--url", server.url, "path")
     assert path.stdout.strip() == server.url
