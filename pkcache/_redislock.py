@@ -98,9 +98,9 @@ class Leases:
 class RedisLock:
     """An exclusive lock on one name on the server.
 
-    Given ``entry``, the key of the entry it guards, acquiring it also reads that entry
-    and hands it to ``on_entry`` (bytes, or None if there is none); ``on_release`` runs
-    when it is released.
+    Given ``entry``, the key of the entry it guards, acquiring it also reads that entry,
+    kept for ``take_entry``. ``on_acquire`` and ``on_release`` run when it is taken and
+    given up, in the thread that does so.
     """
 
     def __init__(
@@ -110,8 +110,8 @@ class RedisLock:
         leases: Leases,
         *,
         entry: str | None = None,
-        on_entry: Callable[[bytes | None], None] | None = None,
-        on_release: Callable[[], None] | None = None,
+        on_acquire: Callable[[RedisLock], None] | None = None,
+        on_release: Callable[[RedisLock], None] | None = None,
     ) -> None:
         self._server = server
         self._key = key
@@ -119,22 +119,52 @@ class RedisLock:
         self._leases = leases
         self._token: str | None = None
         self._entry = entry
-        self._on_entry = on_entry
+        self._fetched: list[bytes | None] = []
+        self._on_acquire = on_acquire
         self._on_release = on_release
 
     def try_acquire(self) -> bool:
         token = secrets.token_hex(16)
         lease_ms = int(self._leases.lease * 1000)
-        if self._entry is not None and self._on_entry is not None:
+        if self._entry is not None:
             taken = self._server.run(self._leases.acquire_script, keys=[self._key, self._entry], args=[token, lease_ms])
             if not taken:
                 return False
-            self._on_entry(taken[1])
+            self._fetched = [taken[1]]
         elif not self._server.run(self._server.client.set, self._key, token, nx=True, px=lease_ms):
             return False
+        self._took(token)
+        return True
+
+    def _took(self, token: str) -> None:
         self._token = token
         self._leases.hold(self._key, token)
-        return True
+        if self._on_acquire is not None:
+            self._on_acquire(self)
+
+    def _gave_up(self) -> str | None:
+        token, self._token = self._token, None
+        if token is None:
+            return None
+        self._fetched = []
+        self._leases.drop(self._key)
+        if self._on_release is not None:
+            self._on_release(self)
+        return token
+
+    def take_entry(self) -> list[bytes | None]:
+        """The entry as read when the lock was taken, once: ``[bytes or None]``, then ``[]``."""
+        fetched, self._fetched = self._fetched, []
+        return fetched
+
+    def hand_off(self) -> tuple[str, str, str] | None:
+        """Give the lock to a script that will release it: returns (key, channel, token), or None if not held."""
+        token = self._gave_up()
+        return None if token is None else (self._key, self._channel, token)
+
+    def take_back(self, handed: tuple[str, str, str]) -> None:
+        """Hold the lock again after the script it was handed to failed."""
+        self._took(handed[2])
 
     def acquire(self, timeout: float) -> bool:
         if self.try_acquire():
@@ -167,12 +197,9 @@ class RedisLock:
         return True
 
     def release(self) -> None:
-        token, self._token = self._token, None
+        token = self._gave_up()
         if token is None:
             return
-        if self._on_release is not None:
-            self._on_release()
-        self._leases.drop(self._key)
         try:
             self._leases.release_script(keys=[self._key, self._channel], args=[token])
         except redis.RedisError as exc:  # the lease runs out by itself

@@ -71,6 +71,11 @@ for i = 3, 4 do
   if b ~= 0 then redis.call('HINCRBY', KEYS[i], 'b', b) end
 end
 redis.call('SADD', KEYS[5], ARGV[5])
+-- The writer's lock on the key, handed over: released with the store, one round trip less.
+if ARGV[6] and redis.call('GET', KEYS[6]) == ARGV[6] then
+  redis.call('DEL', KEYS[6])
+  redis.call('PUBLISH', KEYS[7], '1')
+end
 return 1
 """
 # Remove an entry, its index row and its share of the totals; returns {existed, counted, size}.
@@ -198,16 +203,17 @@ class RedisBucket:
         self._namespace = namespace
         self._version = version
         self._prefix = f"{store.prefix}:e:{namespace}:{version}:"
-        # Entries read by this thread while taking their lock, for its next read of them.
-        self._taken = threading.local()
+        # The locks this thread holds, by key: their entry, read while taking them, is
+        # not read again, and a store releases them in its own round trip.
+        self._local = threading.local()
 
     def location(self, key: str) -> str:
         return f"{self._store.location}/{self._namespace}/{self._version}/{key}"
 
     def read(self, key: str, *, mmap_mode: str | None = None) -> Buffer | None:
-        taken = getattr(self._taken, "entries", None)
-        # An entry read with its lock a moment ago is not read again.
-        data: bytes | None = taken.pop(key) if taken and key in taken else self._run(self._get, self._prefix + key)
+        lock = self._held().get(key)
+        fetched = lock.take_entry() if lock is not None else []
+        data: bytes | None = fetched[0] if fetched else self._run(self._get, self._prefix + key)
         if data is None or len(data) < _LARGE or mmap_mode == "r":
             return data
         # Arrays loaded from a large entry are writable, as from the local store; with
@@ -225,7 +231,6 @@ class RedisBucket:
         self, key: str, segments: Sequence[Buffer], *, created: float, durable: bool = False, ttl: float | None = None
     ) -> None:
         # durable: the server's appendfsync setting decides (see the README).
-        self._forget_taken(key)
         value = segments[0] if len(segments) == 1 else b"".join(segments)
         size = memoryview(value).nbytes
         self._store.check_size(size, self.location(key))
@@ -233,29 +238,40 @@ class RedisBucket:
         if ttl is not None:
             expire_ms = max(1, int((created + ttl - time.time()) * 1000))
         field = f"{self._version}:{key}"
-        self._store.put(self._namespace, field, self._prefix + key, value, created=created, expire_ms=expire_ms)
+        lock = self._held().get(key)
+        handed = lock.hand_off() if lock is not None else None
+        try:
+            self._store.put(
+                self._namespace, field, self._prefix + key, value, created=created, expire_ms=expire_ms, release=handed
+            )
+        except BaseException:
+            if lock is not None and handed is not None:
+                lock.take_back(handed)
+            raise
 
     def delete(self, key: str) -> bool:
-        self._forget_taken(key)
+        lock = self._held().get(key)
+        if lock is not None:
+            lock.take_entry()  # stale now
         existed, _counted, _size = self._store.remove(self._namespace, f"{self._version}:{key}")
         return bool(existed)
 
     def lock(self, key: str) -> RedisLock:
-        def keep(data: bytes | None) -> None:
-            entries = getattr(self._taken, "entries", None)
-            if entries is None:
-                entries = self._taken.entries = {}
-            entries[key] = data
-
         name = f"l:{self._namespace}:{self._version}:{key}"
-        return self._store.lock(
-            name, entry=self._prefix + key, on_entry=keep, on_release=lambda: self._forget_taken(key)
-        )
 
-    def _forget_taken(self, key: str) -> None:
-        entries = getattr(self._taken, "entries", None)
-        if entries:
-            entries.pop(key, None)
+        def held(lock: RedisLock) -> None:
+            self._held()[key] = lock
+
+        def released(lock: RedisLock) -> None:
+            self._held().pop(key, None)
+
+        return self._store.lock(name, entry=self._prefix + key, on_acquire=held, on_release=released)
+
+    def _held(self) -> dict[str, RedisLock]:
+        locks: dict[str, RedisLock] | None = getattr(self._local, "locks", None)
+        if locks is None:
+            locks = self._local.locks = {}
+        return locks
 
 
 class RedisStore:
@@ -297,12 +313,12 @@ class RedisStore:
         name: str,
         *,
         entry: str | None = None,
-        on_entry: Callable[[bytes | None], None] | None = None,
-        on_release: Callable[[], None] | None = None,
+        on_acquire: Callable[[RedisLock], None] | None = None,
+        on_release: Callable[[RedisLock], None] | None = None,
     ) -> RedisLock:
         """Return a lock on ``name``; see ``RedisLock`` for ``entry`` and the callbacks."""
         lock_key = f"{self.prefix}:{name}"
-        return RedisLock(self.server, lock_key, self._leases, entry=entry, on_entry=on_entry, on_release=on_release)
+        return RedisLock(self.server, lock_key, self._leases, entry=entry, on_acquire=on_acquire, on_release=on_release)
 
     # -- entries ------------------------------------------------------------------------
 
@@ -322,12 +338,29 @@ class RedisStore:
             )
 
     def put(
-        self, namespace: str, field: str, key: str, value: Buffer, *, created: float, expire_ms: int | None
+        self,
+        namespace: str,
+        field: str,
+        key: str,
+        value: Buffer,
+        *,
+        created: float,
+        expire_ms: int | None,
+        release: tuple[str, str, str] | None = None,
     ) -> None:
-        """Store an entry, its index row and its totals at once (one round trip)."""
+        """Store an entry, its index row and its totals at once (one round trip).
+
+        ``release``, a lock handed off by its holder (``RedisLock.hand_off``), is
+        released in the same round trip.
+        """
         keys = [key, self._key("i", namespace), *self._totals_keys(namespace), self._key("ns")]
         size = memoryview(value).nbytes
-        self.server.run(self._put, keys=keys, args=[value, field, f"{size} {created!r}", expire_ms or 0, namespace])
+        args: list[Any] = [value, field, f"{size} {created!r}", expire_ms or 0, namespace]
+        if release is not None:
+            lock_key, channel, token = release
+            keys += [lock_key, channel]
+            args.append(token)
+        self.server.run(self._put, keys=keys, args=args)
 
     def remove(self, namespace: str, field: str) -> tuple[int, int, int]:
         """Remove one entry; returns (existed, counted in the totals, size)."""

@@ -603,3 +603,64 @@ def test_cli_with_the_server_down_says_so_in_one_line() -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("pkcache: error: Redis at redis://127.0.0.1:")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_waiters_are_woken_by_the_release_not_by_polling(server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pkcache import _redislock
+
+    # Were waiters only polling, this one would look again after 60 s: past the join below.
+    monkeypatch.setattr(_redislock, "_MAX_WAIT", 60.0)
+    holder = pkcache.Cache(server.url).store.lock("l:demo")  # type: ignore[attr-defined]
+    waiter = pkcache.Cache(server.url).store.lock("l:demo")  # type: ignore[attr-defined]
+    assert holder.try_acquire()
+    got: list[bool] = []
+    thread = threading.Thread(target=lambda: got.append(waiter.acquire(timeout=120)))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not redis.Redis(port=server.port).pubsub_numsub("pkcache:l:demo:released")[0][1]:
+        assert time.monotonic() < deadline, "the waiter never subscribed"
+        time.sleep(0.01)
+    holder.release()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert got == [True]
+    waiter.release()
+
+
+def test_a_store_releases_its_lock_in_the_same_round_trip(server: RedisServer, raw: redis.Redis) -> None:
+    @pkcache.cached(store=server.url)
+    def ident(x: int) -> int:
+        return x
+
+    ident(1)  # the first store also records the function and sweeps its folder
+    raw.config_resetstat()
+    ident(2)
+    calls = {name: stats["calls"] for name, stats in raw.info("commandstats").items()}
+    assert raw.keys("pkcache:l:*") == []  # released
+    assert calls["cmdstat_publish"] == 1
+    # A miss: read, take the lock (reading again), store (releasing the lock).
+    assert calls["cmdstat_get"] == 3  # the read, the lock's read, the store script's check of the lock
+    assert calls["cmdstat_evalsha"] == 2
+
+
+def test_a_full_server_costs_a_warning_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("PKCACHE_SECRET", SECRET)
+    full = RedisServer(tmp_path / "full", "--maxmemory", "3mb", "--maxmemory-policy", "noeviction")
+    full.start()
+    try:
+        caplog.set_level(logging.WARNING, logger="pkcache")
+        runs: list[int] = []
+
+        @pkcache.cached(store=full.url, lock_timeout=5)
+        def blob(n: int) -> bytes:
+            runs.append(n)
+            return b"f" * n
+
+        for _ in range(2):
+            assert blob(4_000_000) == b"f" * 4_000_000
+        assert runs == [4_000_000] * 2  # not stored, computed each time
+        assert any("maxmemory" in r.getMessage() for r in caplog.records)
+    finally:
+        full.stop()
