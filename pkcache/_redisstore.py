@@ -155,15 +155,13 @@ class Server:
         # One retry on a fresh connection covers a server restart between two calls;
         # no backoff: the caller has a function to run instead of waiting.
         # Typed as Any: redis-py types every reply as "bytes | str" whatever the command.
+        # The URL's own options (?socket_timeout=...) win over these.
         self.client: Any = redis.Redis.from_url(
             url,
-            **{
-                "socket_connect_timeout": 5.0,
-                "socket_timeout": 30.0,
-                "retry": Retry(NoBackoff(), 1),
-                "retry_on_error": [redis.ConnectionError, redis.TimeoutError],
-                **_url_options(url),
-            },
+            socket_connect_timeout=5.0,
+            socket_timeout=30.0,
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
         )
         self._down_until = 0.0
 
@@ -183,14 +181,6 @@ class Server:
         if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
             self._down_until = time.monotonic() + _RETRY_AFTER
         return RedisStoreError(f"Redis at {self.location}: {exc}")
-
-
-def _url_options(url: str) -> dict[str, Any]:
-    """The timeouts the URL sets itself, which must win over pkcache's defaults."""
-    from redis.connection import parse_url
-
-    given = parse_url(url)  # type: ignore[no-untyped-call]
-    return {k: v for k, v in given.items() if k in ("socket_connect_timeout", "socket_timeout")}
 
 
 class RedisBucket:
