@@ -212,6 +212,23 @@ def import_ms(library: str, repeat: int) -> float:
     return statistics.median(samples)
 
 
+def print_medians(run: str, results: dict[str, dict[str, list[float]]], base_column: str, digits: int = 1) -> None:
+    """Print the machine, then a markdown table: one row per workload, medians and ratios to ``base_column``."""
+    import platform
+
+    print(f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, {run}\n")
+    columns = list(next(iter(results.values())))
+    print("| workload | " + " | ".join(columns) + " |")
+    print("|---|" + "---:|" * len(columns))
+    for workload, samples in results.items():
+        medians = {column: statistics.median(samples[column]) for column in columns}
+        base = medians[base_column]
+        cells = [
+            f"{medians[c]:,.1f}" + ("" if c == base_column else f" ({medians[c] / base:.{digits}f}x)") for c in columns
+        ]
+        print(f"| {workload} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and smaller data (about a minute)")
@@ -269,21 +286,7 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    import platform
-
-    print(
-        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
-        f"{'quick' if args.quick else 'full'} run, medians of {rounds} rounds\n"
-    )
-    print("| workload | " + " | ".join(libraries) + " |")
-    print("|---|" + "---:|" * len(libraries))
-    for workload in workloads:
-        medians = {lib: statistics.median(results[workload][lib]) for lib in libraries}
-        base = medians["pkcache"]
-        cells = [
-            f"{medians[lib]:,.1f}" + ("" if lib == "pkcache" else f" ({medians[lib] / base:.1f}x)") for lib in libraries
-        ]
-        print(f"| {workload} | " + " | ".join(cells) + " |")
+    print_medians(f"{'quick' if args.quick else 'full'} run, medians of {rounds} rounds", results, "pkcache")
     print(
         f"| {len(races) and 4} processes racing on {race_keys} cold keys: duplicate body runs | "
         + " | ".join(races[lib] for lib in libraries)

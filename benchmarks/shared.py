@@ -18,7 +18,6 @@ import os
 import pickle
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from compare import print_medians, timed  # the script's own folder is on sys.path
 
 STORES = ["pkcache-redis", "pkcache-local", "plain-redis"]
 
@@ -81,12 +82,7 @@ def small_miss(cached: Callable[..., Any], calls: int) -> float:
 
 def array_hit(cached: Callable[..., Any], array: Any, repeat: int) -> float:
     cached(array)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        cached(array)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+    return timed(lambda: cached(array), repeat) * 1e3
 
 
 RACER = textwrap.dedent(
@@ -195,19 +191,8 @@ def main() -> None:
         process.wait(timeout=10)
         shutil.rmtree(scratch, ignore_errors=True)
 
-    import platform
-
-    print(
-        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, redis-server on "
-        f"loopback, {'quick' if args.quick else 'full'} run, medians of {rounds} rounds\n"
-    )
-    print("| workload | " + " | ".join(STORES) + " |")
-    print("|---|" + "---:|" * len(STORES))
-    for workload in workloads:
-        medians = {s: statistics.median(results[workload][s]) for s in STORES}
-        base = medians["pkcache-redis"]
-        cells = [f"{medians[s]:,.1f}" + ("" if s == STORES[0] else f" ({medians[s] / base:.2f}x)") for s in STORES]
-        print(f"| {workload} | " + " | ".join(cells) + " |")
+    run = f"redis-server on loopback, {'quick' if args.quick else 'full'} run, medians of {rounds} rounds"
+    print_medians(run, results, "pkcache-redis", digits=2)
     print(f"| 4 processes racing on {race_keys} cold keys via Redis: duplicate body runs | {duplicates} | | |")
     print("\nRatios in parentheses are each figure divided by pkcache-redis's (above 1: pkcache-redis is faster).")
 

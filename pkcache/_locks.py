@@ -17,6 +17,7 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from types import TracebackType
 from typing import ClassVar
 
@@ -94,6 +95,21 @@ def _thread_lock(path: str, offset: int) -> threading.Lock:
         return lock
 
 
+async def poll_async(attempt: Callable[[], bool], timeout: float, first: float, most: float) -> bool:
+    """Call ``attempt`` until it is True, sleeping ``first`` s doubling to ``most``; False after ``timeout``."""
+    import asyncio  # only async callers pay for importing it
+
+    deadline = time.monotonic() + timeout
+    delay = first
+    while not attempt():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        await asyncio.sleep(min(delay, remaining))
+        delay = min(delay * 2, most)
+    return True
+
+
 class KeyLock:
     """An exclusive lock on one key; ``acquire`` gives up after ``timeout`` seconds."""
 
@@ -162,17 +178,7 @@ class KeyLock:
 
     async def acquire_async(self, timeout: float) -> bool:
         """Like ``acquire``, but waits with ``asyncio.sleep`` so the event loop keeps running."""
-        import asyncio  # only async callers pay for importing it
-
-        deadline = time.monotonic() + timeout
-        delay = _FIRST_POLL
-        while not self.try_acquire():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            await asyncio.sleep(min(delay, remaining))
-            delay = min(delay * 2, _MAX_POLL)
-        return True
+        return await poll_async(self.try_acquire, timeout, _FIRST_POLL, _MAX_POLL)
 
     def release(self) -> None:
         if not self._held:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
+from ._locks import poll_async
 from ._log import logger
 
 if TYPE_CHECKING:
@@ -184,17 +185,7 @@ class RedisLock:
             pubsub.close()
 
     async def acquire_async(self, timeout: float) -> bool:
-        import asyncio
-
-        deadline = time.monotonic() + timeout
-        delay = _ASYNC_FIRST_POLL
-        while not self.try_acquire():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            await asyncio.sleep(min(delay, remaining))
-            delay = min(delay * 2, _ASYNC_MAX_POLL)
-        return True
+        return await poll_async(self.try_acquire, timeout, _ASYNC_FIRST_POLL, _ASYNC_MAX_POLL)
 
     def release(self) -> None:
         token = self._gave_up()
