@@ -215,6 +215,8 @@ def test_a_live_writers_temp_file_survives_pruning_a_dead_ones_does_not(
         import os, sys, time
         from pathlib import Path
         import pkcache
+        from pkcache import _atomic
+        _atomic._nameless.usable = False  # the named temp file, as on kernels without O_TMPFILE
         real_write = os.write
         def slow_write(fd, data):
             if len(data) < 1 << 20:
@@ -241,6 +243,7 @@ def test_a_live_writers_temp_file_survives_pruning_a_dead_ones_does_not(
             child.wait(10)
     assert cache.prune().temp_files == 1
     assert not Path(temp.location).exists()
+
 
 
 def test_stores_sweep_dead_temp_files_even_without_bounds(
