@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 
 SWEEP_INTERVAL = 3600.0  # seconds between sweeps of a function's folder (see _sweep_due)
+SWEEP_ASK_INTERVAL = 10.0
 # What unpickling a verified entry can raise when the code it refers to has changed
 # (a class renamed or moved, a module gone): the entry is unusable here, so it is a miss.
 _UNPICKLE_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError)
@@ -81,6 +82,7 @@ class FunctionContext:
             self.signer = cache.signer
         self.usage = UsageRecorder()
         self.manifest_written = False
+        self._next_sweep_ask = 0.0
         if getattr(func, "__module__", None) == "__main__":
             # Scripts and notebooks: where a global set in one cell and read in another
             # gives stale results. (Module constants of libraries are left alone.)
@@ -303,9 +305,15 @@ class FunctionContext:
         # A sweep now and then, shared by all processes through the store: it removes
         # expired entries (misses already, but they fill the disk when keys do not
         # repeat) and dead writers' temporary files, even where no bound ever bites.
-        # At most once per ttl (and minute), and at least once an hour.
+        # At most once per ttl (and minute), and at least once an hour. The store is
+        # asked at most every SWEEP_ASK_INTERVAL s by this process (a stat or a round
+        # trip saved on most stores), which delays a sweep by at most that.
+        now = time.monotonic()
+        if now < self._next_sweep_ask:
+            return False
         ttl = self.options.ttl
         interval = SWEEP_INTERVAL if ttl is None else min(max(ttl, 60.0), SWEEP_INTERVAL)
+        self._next_sweep_ask = now + min(interval, SWEEP_ASK_INTERVAL)
         return self.cache.store.claim_sweep(self.namespace, interval)
 
     def info(self, hits: int, misses: int) -> CacheInfo:

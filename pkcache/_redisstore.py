@@ -52,7 +52,6 @@ _DEFAULT_MAX_VALUE = 512 << 20  # Redis's default proto-max-bulk-len
 _LARGE = 1 << 16
 _BATCH = 1000
 _OWN_PARAMS = ("prefix", "lease")
-_SWEEP_ASK_INTERVAL = 10.0
 
 # Store an entry with its index row, and add it to the totals (an old row: by the difference).
 _PUT = """
@@ -284,7 +283,6 @@ class RedisStore:
         self._correct = client.register_script(_CORRECT)
         self._retire = client.register_script(_RETIRE)
         self._max_value: int | None = None
-        self._sweep_asked: dict[str, float] = {}  # namespace -> when to ask the server again
 
     def _key(self, kind: str, namespace: str | None = None) -> str:
         return f"{self.prefix}:{kind}" if namespace is None else f"{self.prefix}:{kind}:{namespace}"
@@ -456,12 +454,6 @@ class RedisStore:
         self.server.run(self.server.client.set, self._key("us", namespace), folded)
 
     def claim_sweep(self, namespace: str, interval: float) -> bool:
-        # Asked at every store: after an answer, this process does not ask again for a
-        # while, which saves a round trip per miss and delays a sweep by at most that.
-        now = time.monotonic()
-        if now < self._sweep_asked.get(namespace, 0.0):
-            return False
-        self._sweep_asked[namespace] = now + min(interval, _SWEEP_ASK_INTERVAL)
         claim = self.server.client.set
         return bool(self.server.run(claim, self._key("sw", namespace), "1", nx=True, px=max(1, int(interval * 1000))))
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import pkcache
-from pkcache import _pruning
+from pkcache import _context, _pruning
 from tests.helpers import run_python, wait_for
 
 
@@ -250,6 +250,7 @@ def test_stores_sweep_dead_temp_files_even_without_bounds(
     cache: pkcache.Cache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_pruning, "TEMP_GRACE", 0.0)
+    monkeypatch.setattr(_context, "SWEEP_ASK_INTERVAL", 0.0)  # ask the store at every store
     load, _ = make(cache)
     load("a")  # the first store sweeps (nothing to find) and notes the time
     (entry,) = cache.entries()

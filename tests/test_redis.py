@@ -639,8 +639,11 @@ def test_a_store_releases_its_lock_in_the_same_round_trip(server: RedisServer, r
     assert raw.keys("pkcache:l:*") == []  # released
     assert calls["cmdstat_publish"] == 1
     # A miss: read, take the lock (reading again), store (releasing the lock).
-    assert calls["cmdstat_get"] == 3  # the read, the lock's read, the store script's check of the lock
+    assert calls["cmdstat_get"] == 3  # the read, the lock's read, the store script's check of its lock
     assert calls["cmdstat_evalsha"] == 2
+    # (Commands run by scripts count too.) The lock's SET and the entry's: the store was
+    # not asked again whether the function is due for a sweep (at most once per 10 s).
+    assert calls["cmdstat_set"] == 2
 
 
 def test_a_full_server_costs_a_warning_not_an_error(
