@@ -8,6 +8,7 @@ killed between its store and its update, files removed by hand).
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import struct
 import threading
@@ -21,72 +22,98 @@ except ImportError:  # Windows: filelock guards the totals file instead
 _TOTALS = struct.Struct("<qq")
 
 
+def _allocate(fd: int) -> None:
+    """Give a new totals file its bytes, really written: a write through a mapping of a
+    file with no blocks behind it would be a SIGBUS on a full disk, not an OSError."""
+    if os.fstat(fd).st_size >= _TOTALS.size:
+        return
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another process may be writing its first totals
+    try:
+        if os.fstat(fd).st_size < _TOTALS.size:
+            os.pwrite(fd, bytes(_TOTALS.size), 0)
+    finally:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 class Ledger:
     """An (entries, bytes) pair in a small file, updated under an exclusive lock."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._fd: int | None = None
+        self._map: mmap.mmap | None = None
         self._pid = 0
-        self._inode: tuple[int, int] | None = None
         self._guard = threading.Lock()
 
     def _descriptor(self) -> int:
         # Kept open: opening it anew for every store costs more than the update itself.
         # Reopened in a forked child (which shares the parent's flock otherwise), and when
-        # the file was replaced (its folder cleared and made anew by another process).
+        # the file was removed (its folder cleared, maybe made anew by another process):
+        # an open file that lost its last name has no links left, which fstat tells
+        # without walking the path.
+        fd = self._fd
+        if fd is not None and self._pid == os.getpid() and os.fstat(fd).st_nlink > 0:
+            return fd
+        self._forget()
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            current = os.stat(self.path)
-            inode: tuple[int, int] | None = (current.st_dev, current.st_ino)
-        except FileNotFoundError:
-            inode = None
-        if self._fd is None or self._pid != os.getpid() or inode != self._inode:
-            if self._fd is not None and self._pid == os.getpid():
-                os.close(self._fd)
-            # Forget it before reopening: if the open fails, a later call must not close
-            # this number again (another thread may have been given it meanwhile).
-            self._fd = None
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            stat = os.fstat(self._fd)
-            self._pid, self._inode = os.getpid(), (stat.st_dev, stat.st_ino)
-        return self._fd
+            _allocate(fd)
+            # The totals are read and written through a shared mapping: a write(2) would
+            # update the file's mtime on every store, a journaled inode change that costs
+            # tens of microseconds on a busy disk.
+            self._map = mmap.mmap(fd, _TOTALS.size)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd, self._pid = fd, os.getpid()
+        return fd
+
+    def _forget(self) -> None:
+        # Forget the descriptor before anything can fail: a later call must not close
+        # this number again (another thread may have been given it meanwhile).
+        fd, self._fd = self._fd, None
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        if fd is not None and self._pid == os.getpid():
+            os.close(fd)
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[int]:
+    def _locked(self) -> Iterator[mmap.mmap]:
         with self._guard:
             fd = self._descriptor()
+            assert self._map is not None
             if fcntl is None:
                 import filelock
 
                 with filelock.FileLock(self.path + ".lock"):
-                    yield fd
+                    yield self._map
                 return
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
-                yield fd
+                yield self._map
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
     @staticmethod
-    def _read(fd: int) -> tuple[int, int]:
-        data = os.pread(fd, _TOTALS.size, 0)
-        if len(data) != _TOTALS.size:
-            return 0, 0
-        count, size = _TOTALS.unpack(data)
+    def _read(totals: mmap.mmap) -> tuple[int, int]:
+        count, size = _TOTALS.unpack_from(totals, 0)
         return max(count, 0), max(size, 0)
 
     def add(self, count: int, size: int) -> tuple[int, int]:
         """Add to the totals; return the new (entries, bytes)."""
-        with self._locked() as fd:
-            total_count, total_size = self._read(fd)
-            totals = (max(total_count + count, 0), max(total_size + size, 0))
-            os.pwrite(fd, _TOTALS.pack(*totals), 0)
-            return totals
+        with self._locked() as totals:
+            total_count, total_size = self._read(totals)
+            new = (max(total_count + count, 0), max(total_size + size, 0))
+            _TOTALS.pack_into(totals, 0, *new)
+            return new
 
     def read(self) -> tuple[int, int]:
         """Return the current (entries, bytes)."""
-        with self._locked() as fd:
-            return self._read(fd)
+        with self._locked() as totals:
+            return self._read(totals)
 
     def correct(self, counted: tuple[int, int], since: tuple[int, int]) -> None:
         """Set the totals from an exact count, keeping what writers added since ``since`` was read.
@@ -94,13 +121,10 @@ class Ledger:
         Entries stored during the count may be in it and in the writers' additions:
         the totals can come out high, never low, so a limit is never missed.
         """
-        with self._locked() as fd:
-            now = self._read(fd)
-            totals = (max(counted[0] + now[0] - since[0], 0), max(counted[1] + now[1] - since[1], 0))
-            os.pwrite(fd, _TOTALS.pack(*totals), 0)
+        with self._locked() as totals:
+            now = self._read(totals)
+            _TOTALS.pack_into(totals, 0, max(counted[0] + now[0] - since[0], 0), max(counted[1] + now[1] - since[1], 0))
 
     def close(self) -> None:
         with self._guard:
-            if self._fd is not None and self._pid == os.getpid():
-                os.close(self._fd)
-            self._fd = None
+            self._forget()
