@@ -233,6 +233,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and smaller data (about a minute)")
     parser.add_argument("--libraries", default=",".join(LIBRARIES))
+    parser.add_argument("--only", metavar="WORD", help="run only the timed workloads whose name contains WORD")
     args = parser.parse_args()
     libraries = args.libraries.split(",")
     os.environ.setdefault("PKCACHE_SECRET", "benchmark")
@@ -262,6 +263,8 @@ def main() -> None:
             lib, d, 3, frame
         ),
     }
+    if args.only:
+        workloads = {name: run for name, run in workloads.items() if args.only in name}
     results: dict[str, dict[str, list[float]]] = {w: {lib: [] for lib in libraries} for w in workloads}
     scratch = Path(tempfile.mkdtemp(prefix="pkcache-compare-"))
     try:
@@ -271,6 +274,9 @@ def main() -> None:
                     directory = scratch / f"{library}-{round_index}-{abs(hash(workload))}"
                     results[workload][library].append(run(library, str(directory)))
                     shutil.rmtree(directory, ignore_errors=True)
+        if args.only:
+            print_medians(f"{'quick' if args.quick else 'full'} run, medians of {rounds} rounds", results, "pkcache")
+            return
         race_keys = 50 if args.quick else 200
         races = {}
         for library in libraries:

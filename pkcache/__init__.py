@@ -8,10 +8,13 @@ from ._decorator import BoundCachedFunction, CachedFunction, CacheInfo
 from ._errors import (
     CorruptEntryError,
     EntryError,
+    EntryTooLargeError,
     ForgedEntryError,
     InvalidOptionError,
     InvalidOptionTypeError,
+    MissingDependencyError,
     PkcacheError,
+    StoreError,
     UnhashableArgumentError,
 )
 from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
@@ -35,11 +38,14 @@ __all__ = [
     "CorruptEntryError",
     "EntryError",
     "EntryInfo",
+    "EntryTooLargeError",
     "ForgedEntryError",
     "FunctionSummary",
     "InvalidOptionError",
     "InvalidOptionTypeError",
+    "MissingDependencyError",
     "PkcacheError",
+    "StoreError",
     "UnhashableArgumentError",
     "VerifyReport",
     "__version__",

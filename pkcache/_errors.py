@@ -52,5 +52,13 @@ class ForgedEntryError(EntryError):
     """An entry is well-formed but its signature does not verify: planted or altered."""
 
 
+class StoreError(PkcacheError, OSError):
+    """A shared store cannot be reached, or refused a command; a cached call then computes."""
+
+
+class EntryTooLargeError(StoreError):
+    """An entry is larger than the store accepts as one value; it is returned, not stored."""
+
+
 class MissingDependencyError(PkcacheError, ImportError):
     """An optional feature was asked for without the package it needs; the message names the extra."""

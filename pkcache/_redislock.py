@@ -22,34 +22,14 @@ import redis
 
 from ._locks import poll_async
 from ._log import logger
+from ._redisscripts import ACQUIRE, RELEASE, RENEW
 
 if TYPE_CHECKING:
-    from ._redisstore import Server
+    from ._redisserver import Server
 
 _MAX_WAIT = 0.5  # longest wait between attempts without a wake-up
 _ASYNC_FIRST_POLL = 0.001
 _ASYNC_MAX_POLL = 0.05
-
-# Take the lock and, in the same round trip, read the entry it guards: the holder's
-# first question is whether someone stored it meanwhile.
-_ACQUIRE = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
-return {1, redis.call('GET', KEYS[2])}
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', KEYS[2], '1')
-  return 1
-end
-return 0
-"""
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
 
 
 class Leases:
@@ -63,9 +43,9 @@ class Leases:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         client = server.client
-        self.acquire_script = client.register_script(_ACQUIRE)
-        self.release_script = client.register_script(_RELEASE)
-        self._renew = client.register_script(_RENEW)
+        self.acquire_script = client.register_script(ACQUIRE)
+        self.release_script = client.register_script(RELEASE)
+        self._renew = client.register_script(RENEW)
 
     def hold(self, key: str, token: str) -> None:
         with self._guard:

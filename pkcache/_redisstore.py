@@ -16,10 +16,8 @@ totals and pruning work as on a directory. A ttl is Redis's own expiry on the en
 the index rows of entries Redis dropped (expired, or evicted by a server that evicts)
 are skipped and removed when the index is listed.
 
-Every Redis failure becomes a ``RedisStoreError``, an ``OSError``: the callers already
-treat those as "recompute, warn, carry on". After a connection failure the server is
-left alone for a second, so a cached function called in a loop does not wait on a
-dead server at every call.
+Every Redis failure becomes a ``StoreError``, an ``OSError``: the callers already
+treat those as "recompute, warn, carry on" (see ``_redisserver``).
 """
 
 from __future__ import annotations
@@ -28,158 +26,23 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from typing import Any
 
 from ._codec import Buffer
-from ._errors import InvalidOptionError
+from ._errors import EntryTooLargeError, InvalidOptionError, StoreError
 from ._log import logger
 from ._redislock import Leases, RedisLock
+from ._redisscripts import CORRECT, FORGET, PUT, REMOVE, RETIRE
+from ._redisserver import Server, display_url, split_url
 from ._store import EntryStat, TempFile
 from ._units import format_size
 from ._usage import Usage
 
-T = TypeVar("T")
-
 DEFAULT_PREFIX = "pkcache"
 DEFAULT_LEASE = 30.0
-_RETRY_AFTER = 1.0
 _DEFAULT_MAX_VALUE = 512 << 20  # Redis's default proto-max-bulk-len
-_LARGE = 1 << 16
-_BATCH = 1000
-_OWN_PARAMS = ("prefix", "lease")
-
-# Store an entry with its index row, and add it to the totals (an old row: by the difference).
-_PUT = """
-if ARGV[4] == '0' then
-  redis.call('SET', KEYS[1], ARGV[1])
-else
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
-end
-local old = redis.call('HGET', KEYS[2], ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-local size = string.len(ARGV[1])
-local n, b = 1, size
-if old then n = 0; b = size - tonumber(string.match(old, '^%d+')) end
-for i = 3, 4 do
-  if n ~= 0 then redis.call('HINCRBY', KEYS[i], 'n', n) end
-  if b ~= 0 then redis.call('HINCRBY', KEYS[i], 'b', b) end
-end
-redis.call('SADD', KEYS[5], ARGV[5])
--- The writer's lock on the key, handed over: released with the store, one round trip less.
-if ARGV[6] and redis.call('GET', KEYS[6]) == ARGV[6] then
-  redis.call('DEL', KEYS[6])
-  redis.call('PUBLISH', KEYS[7], '1')
-end
-return 1
-"""
-# Remove an entry, its index row and its share of the totals; returns {existed, counted, size}.
-_REMOVE = """
-local existed = redis.call('DEL', KEYS[1])
-local row = redis.call('HGET', KEYS[2], ARGV[1])
-if not row then return {existed, 0, 0} end
-redis.call('HDEL', KEYS[2], ARGV[1])
-local size = tonumber(string.match(row, '^%d+'))
-for i = 3, 4 do
-  redis.call('HINCRBY', KEYS[i], 'n', -1)
-  redis.call('HINCRBY', KEYS[i], 'b', -size)
-end
-return {existed, 1, size}
-"""
-# Drop the index row of an entry Redis no longer has (unless it was written again meanwhile).
-# Totals are left high: the next prune's exact count corrects them.
-_FORGET = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-return redis.call('HDEL', KEYS[2], ARGV[1])
-"""
-# Replace running totals by an exact count plus what changed since the count began.
-_CORRECT = """
-local now = redis.call('HMGET', KEYS[1], 'n', 'b')
-local n = tonumber(ARGV[1]) + (tonumber(now[1]) or 0) - tonumber(ARGV[3])
-local b = tonumber(ARGV[2]) + (tonumber(now[2]) or 0) - tonumber(ARGV[4])
-redis.call('HSET', KEYS[1], 'n', string.format('%d', math.max(n, 0)), 'b', string.format('%d', math.max(b, 0)))
-return 1
-"""
-# Once a namespace's index is empty, take what is left of its totals off the store's.
-_RETIRE = """
-if redis.call('HLEN', KEYS[1]) > 0 then return 0 end
-local left = redis.call('HMGET', KEYS[2], 'n', 'b')
-local n, b = tonumber(left[1]) or 0, tonumber(left[2]) or 0
--- (Redis refuses "-0" as an increment.)
-if n ~= 0 then redis.call('HINCRBY', KEYS[3], 'n', -n) end
-if b ~= 0 then redis.call('HINCRBY', KEYS[3], 'b', -b) end
-redis.call('DEL', KEYS[2])
-return 1
-"""
-
-
-class RedisStoreError(OSError):
-    """The Redis server cannot be reached, or refused a command."""
-
-
-class EntryTooLargeError(RedisStoreError):
-    """An entry is larger than the server accepts as one value."""
-
-
-def split_url(url: str) -> tuple[str, dict[str, str]]:
-    """Return the URL for redis-py and pkcache's own parameters (``prefix``, ``lease``) taken out of it."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    own = {name: value for name, value in query if name in _OWN_PARAMS}
-    rest = urlencode([(name, value) for name, value in query if name not in _OWN_PARAMS])
-    return urlunsplit(parts._replace(query=rest)), own
-
-
-def display_url(url: str) -> str:
-    """The URL without its password or connection options, for messages and listings."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    if parts.username:
-        netloc = f"{parts.username}@{netloc}"
-    prefix = split_url(url)[1].get("prefix")
-    return urlunsplit((parts.scheme, netloc, parts.path, f"prefix={prefix}" if prefix else "", ""))
-
-
-class Server:
-    """A redis-py client that fails fast, and as ``RedisStoreError``, while the server is down."""
-
-    def __init__(self, url: str, location: str) -> None:
-        self.location = location
-        # One retry on a fresh connection covers a server restart between two calls;
-        # no backoff: the caller has a function to run instead of waiting.
-        # Typed as Any: redis-py types every reply as "bytes | str" whatever the command.
-        # The URL's own options (?socket_timeout=...) win over these.
-        self.client: Any = redis.Redis.from_url(
-            url,
-            socket_connect_timeout=5.0,
-            socket_timeout=30.0,
-            retry=Retry(NoBackoff(), 1),
-            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
-        )
-        self._down_until = 0.0
-
-    def run(self, command: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run one client call; a Redis failure raises ``RedisStoreError``."""
-        if self._down_until and time.monotonic() < self._down_until:
-            raise RedisStoreError(f"Redis at {self.location} is unreachable (retrying within {_RETRY_AFTER:g}s)")
-        try:
-            result = command(*args, **kwargs)
-        except redis.RedisError as exc:
-            raise self.error(exc) from exc
-        self._down_until = 0.0
-        return result
-
-    def error(self, exc: redis.RedisError) -> RedisStoreError:
-        """Translate a redis-py error, noting a connection failure."""
-        if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
-            self._down_until = time.monotonic() + _RETRY_AFTER
-        return RedisStoreError(f"Redis at {self.location}: {exc}")
+_LARGE = 1 << 16  # entries this large are returned writable (bytearray), as from a file
+_BATCH = 1000  # index rows per HSCAN page and per pipeline
 
 
 class RedisBucket:
@@ -277,11 +140,11 @@ class RedisStore:
         self.prefix = own.get("prefix") or DEFAULT_PREFIX
         self._leases = Leases(self.server, _lease(own.get("lease")))
         client = self.server.client
-        self._put = client.register_script(_PUT)
-        self._remove = client.register_script(_REMOVE)
-        self._forget = client.register_script(_FORGET)
-        self._correct = client.register_script(_CORRECT)
-        self._retire = client.register_script(_RETIRE)
+        self._put = client.register_script(PUT)
+        self._remove = client.register_script(REMOVE)
+        self._forget = client.register_script(FORGET)
+        self._correct = client.register_script(CORRECT)
+        self._retire = client.register_script(RETIRE)
         self._max_value: int | None = None
 
     def _key(self, kind: str, namespace: str | None = None) -> str:
@@ -316,7 +179,7 @@ class RedisStore:
             try:
                 found = self.server.run(self.server.client.config_get, "proto-max-bulk-len")
                 self._max_value = int(found.get("proto-max-bulk-len", _DEFAULT_MAX_VALUE))
-            except RedisStoreError as exc:  # CONFIG is often disabled on managed servers
+            except StoreError as exc:  # CONFIG is often disabled on managed servers
                 logger.debug("pkcache: cannot read proto-max-bulk-len (%s); assuming Redis's default", exc)
                 self._max_value = _DEFAULT_MAX_VALUE
         if size > self._max_value:

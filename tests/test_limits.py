@@ -245,7 +245,6 @@ def test_a_live_writers_temp_file_survives_pruning_a_dead_ones_does_not(
     assert not Path(temp.location).exists()
 
 
-
 def test_stores_sweep_dead_temp_files_even_without_bounds(
     cache: pkcache.Cache, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import pkcache
-from pkcache._errors import InvalidOptionError, MissingDependencyError
+from pkcache._errors import InvalidOptionError
 from tests.helpers import run_python, wait_for
 from tests.redisserver import RedisServer
 
@@ -157,10 +157,6 @@ def test_a_bad_url_fails_at_decoration(url: str) -> None:
 def test_store_and_cache_dir_together_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidOptionError, match="not both"):
         pkcache.cached(store="redis://127.0.0.1:6379/0", cache_dir=tmp_path)
-
-
-def test_missing_dependency_error_is_an_import_error() -> None:
-    assert issubclass(MissingDependencyError, ImportError)
 
 
 # -- one computation per key, across processes ------------------------------------------------
