@@ -281,6 +281,65 @@ def test_a_killed_server_costs_recomputation_and_caching_resumes_after_restart(
     assert len(runs) == before  # a hit again
 
 
+CALLER = textwrap.dedent(
+    """
+    import os, sys
+    from pathlib import Path
+    import pkcache
+
+    progress, stop = Path(sys.argv[1]), Path(sys.argv[2])
+
+    @pkcache.cached
+    def square(x):
+        return x * x
+
+    calls = 0
+    while not stop.exists():
+        for x in range(20):
+            assert square(x) == x * x  # right, whether from the server or computed
+            calls += 1
+        progress.write_text(str(calls))
+    """
+)
+
+
+def test_callers_get_right_results_while_the_server_is_killed_and_restarted(
+    tmp_path: Path, server: RedisServer, raw: redis.Redis
+) -> None:
+    progress, stop = tmp_path / "progress", tmp_path / "stop"
+
+    def calls() -> int:
+        try:
+            return int(progress.read_text() or 0)
+        except FileNotFoundError:
+            return 0
+
+    def wait_for_calls(more: int) -> None:
+        target, deadline = calls() + more, time.monotonic() + 60
+        while calls() < target:
+            assert caller.poll() is None, "the caller died"
+            assert time.monotonic() < deadline, "the caller stopped making progress"
+            time.sleep(0.01)
+
+    env = {**os.environ, "PKCACHE_URL": server.url, "PKCACHE_SECRET": SECRET}
+    caller = subprocess.Popen([sys.executable, "-c", CALLER, str(progress), str(stop)], env=env)
+    try:
+        wait_for_calls(200)
+        assert len(entry_keys(raw)) == 20
+        server.kill()  # mid-run, with no warning
+        wait_for_calls(200)  # still answering, by computing
+        server.start()  # empty: no persistence
+        raw.connection_pool.disconnect()
+        deadline = time.monotonic() + 60
+        while len(entry_keys(raw)) < 20:  # the caller is storing again
+            assert time.monotonic() < deadline, "caching did not resume"
+            time.sleep(0.05)
+        wait_for_calls(200)
+    finally:
+        stop.touch()
+        assert caller.wait(timeout=60) == 0
+
+
 def test_an_unreachable_server_never_breaks_the_caller(caplog: pytest.LogCaptureFixture) -> None:
     from tests.redisserver import free_port
 
