@@ -19,6 +19,7 @@ from ._codec import Buffer
 from ._ledger import Ledger
 from ._locks import KeyLock
 from ._log import logger
+from ._memory import allocate
 from ._store import EntryStat, TempFile
 from ._usage import Usage
 
@@ -42,7 +43,6 @@ _FIRST_READ = 1 << 16
 # Fan-out: entries live in 256 sub-folders by the key's first two hex digits, so a
 # million entries make folders of about 4,000 files.
 _FANOUT = 2
-_POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # Linux only
 
 
 class DirectoryBucket:
@@ -78,10 +78,8 @@ class DirectoryBucket:
                 return memoryview(mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=prot))
             # A large entry: read it into one writable, page-aligned buffer, so that
             # arrays loaded from out-of-band buffers are writable and aligned as in the
-            # file, and nothing is copied twice. Pre-faulting the pages costs less than
-            # faulting them one by one during the read.
-            data = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _POPULATE)
-            view = memoryview(data)
+            # file, and nothing is copied twice.
+            view = allocate(size)
             view[: len(head)] = head
             filled = len(head)
             while filled < size:

@@ -31,6 +31,7 @@ from typing import Any
 from ._codec import Buffer
 from ._errors import EntryTooLargeError, InvalidOptionError, StoreError
 from ._log import logger
+from ._memory import allocate
 from ._redislock import Leases, RedisLock
 from ._redisscripts import CORRECT, FORGET, PUT, REMOVE, RETIRE
 from ._redisserver import Server, display_url, split_url
@@ -68,9 +69,11 @@ class RedisBucket:
         data: bytes | None = fetched[0] if fetched else self._run(self._get, self._prefix + key)
         if data is None or len(data) < _LARGE or mmap_mode == "r":
             return data
-        # Arrays loaded from a large entry are writable, as from the local store; with
-        # mmap_mode="r" they stay read-only, and the copy is saved.
-        return bytearray(data)
+        # Arrays loaded from a large entry are writable and aligned, as from the local
+        # store; with mmap_mode="r" they stay read-only, and the copy is saved.
+        view = allocate(len(data))
+        view[:] = data
+        return view
 
     def read_prefix(self, key: str, size: int) -> tuple[Buffer, int] | None:
         pipe = self._store.server.client.pipeline(transaction=True)
