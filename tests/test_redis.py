@@ -146,6 +146,23 @@ def test_without_the_extra_a_redis_url_names_it(tmp_path: Path) -> None:
     assert "pip install 'pkcache[redis]'" in out
 
 
+def test_redis_is_imported_only_for_a_redis_url(tmp_path: Path) -> None:
+    out = run_python(
+        f"""
+        import sys
+        import pkcache
+        @pkcache.cached(cache_dir={str(tmp_path / "cache")!r})
+        def double(x):
+            return 2 * x
+        double(2); double(2)
+        print("redis" in sys.modules)
+        pkcache.cached(store="redis://127.0.0.1:1/0")
+        print("redis" in sys.modules)
+        """
+    )
+    assert out.split() == ["False", "True"]
+
+
 @pytest.mark.parametrize(
     "url", ["redis://127.0.0.1:notaport/0", "redis://127.0.0.1:6379/0?lease=soon", "redis://127.0.0.1:6379/0?lease=0"]
 )
