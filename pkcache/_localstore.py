@@ -233,13 +233,15 @@ class DirectoryStore:
         folder = self.root / namespace
         return Usage.from_lines(_read_lines(folder / USAGE_SUMMARY) + _read_lines(folder / USAGE_LOG))
 
-    def compact_usage(self, namespace: str, live_keys: set[str]) -> None:
-        """Fold the usage log into the summary, forgetting entries no longer stored."""
+    def compact_usage(self, namespace: str, live_keys: set[str] | None) -> None:
+        """Fold the usage log into the summary, forgetting entries no longer stored (unless ``live_keys`` is None)."""
         folder = self.root / namespace
         rotated = folder / f"{USAGE_LOG}.{os.getpid()}-{secrets.token_hex(4)}"
         try:
             os.rename(folder / USAGE_LOG, rotated)
         except FileNotFoundError:
+            if live_keys is None:
+                return  # nothing to fold, nothing to forget
             rotated = folder / USAGE_LOG  # no log: rewrite the summary alone
         usage = Usage.from_lines(_read_lines(folder / USAGE_SUMMARY) + _read_lines(rotated))
         summary = json.dumps(usage.summary(live_keys), separators=(",", ":")).encode()

@@ -63,8 +63,11 @@ def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
     try:
         namespaces = [namespace] if namespace is not None else store.namespaces()
         if not limits.bounded and limits.ttl is None and not _any_ttl(store, namespaces):
-            # Nothing can be evicted: only dead writers' temp files to clean up.
+            # Nothing can be evicted: only dead writers' temp files to clean up, and the
+            # usage log to fold (it grows by a line a second per busy process), keeping
+            # every key's tally as listing the entries to drop old ones would cost a scan.
             for ns in namespaces:
+                store.compact_usage(ns, None)
                 for temp in store.temp_files(ns):
                     temps += store.remove_dead_temp_file(temp, TEMP_GRACE)
             return PruneReport(0, 0, temps)

@@ -308,7 +308,7 @@ class RedisStore:
         summary, log = self.server.run(pipe.execute)
         return Usage.from_lines(([summary] if summary else []) + list(log))
 
-    def compact_usage(self, namespace: str, live_keys: set[str]) -> None:
+    def compact_usage(self, namespace: str, live_keys: set[str] | None) -> None:
         """Fold the usage log into the summary, forgetting entries no longer stored."""
         pipe = self.server.client.pipeline(transaction=True)
         pipe.lrange(self._key("ul", namespace), 0, -1)

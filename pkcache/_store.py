@@ -139,8 +139,8 @@ class Store(Protocol):
     def read_usage(self, namespace: str) -> Usage:
         """Return a namespace's recorded usage."""
 
-    def compact_usage(self, namespace: str, live_keys: set[str]) -> None:
-        """Fold recorded usage into a summary that keeps only ``live_keys``."""
+    def compact_usage(self, namespace: str, live_keys: set[str] | None) -> None:
+        """Fold recorded usage into a summary that keeps only ``live_keys`` (None: every key)."""
 
     def claim_sweep(self, namespace: str, interval: float) -> bool:
         """True, and noted, if the namespace's expired entries were last swept over ``interval`` s ago."""

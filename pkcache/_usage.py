@@ -45,9 +45,9 @@ class Usage:
             self.hits += int(count)
             self._merge_key(key, count, last)
 
-    def summary(self, live_keys: set[str]) -> dict[str, Any]:
-        """Return a summary record keeping the totals but only the keys still stored."""
-        keys = {k: v for k, v in self.keys.items() if k in live_keys}
+    def summary(self, live_keys: set[str] | None) -> dict[str, Any]:
+        """Return a summary record keeping the totals but only the keys still stored (None: all)."""
+        keys = self.keys if live_keys is None else {k: v for k, v in self.keys.items() if k in live_keys}
         return {"hits": self.hits, "misses": self.misses, "keys": keys}
 
     @classmethod

@@ -263,3 +263,22 @@ def test_stores_sweep_dead_temp_files_even_without_bounds(
     load("c")
     assert not dead.exists()
     assert stored_names(cache, load) == {"a", "b", "c"}  # no bound: nothing else goes
+
+
+def test_sweeps_fold_the_usage_log_of_functions_without_bounds(cache: pkcache.Cache) -> None:
+    load, _ = make(cache)
+    for name in "abc":
+        load(name)
+    for _ in range(3):
+        load("a")
+    load.flush_usage()
+    (entry,) = [e for e in cache.entries() if e.key == load.cache_key("a")]
+    folder = Path(entry.location).parents[2]
+    assert (folder / "usage.log").exists()
+    cache.prune()  # what the hourly sweep runs for a function without bounds
+    assert not (folder / "usage.log").exists()  # folded into the summary
+    (summary,) = cache.functions()
+    assert (summary.hits, summary.misses) == (3, 3)  # nothing lost in the fold
+    hits, last = cache.store.read_usage(summary.namespace).keys[load.cache_key("a")]
+    assert hits == 3
+    assert last > 0

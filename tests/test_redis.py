@@ -739,3 +739,22 @@ def test_a_full_server_costs_a_warning_not_an_error(
         assert any("maxmemory" in r.getMessage() for r in caplog.records)
     finally:
         full.stop()
+
+
+def test_usage_is_shared_and_folded_on_the_server(server: RedisServer, raw: redis.Redis) -> None:
+    cache = pkcache.Cache(server.url)
+
+    @cache.cached
+    def ident(x: int) -> int:
+        return x
+
+    for x in (1, 2, 1, 1):
+        ident(x)
+    ident.flush_usage()
+    (summary,) = cache.functions()
+    assert (summary.hits, summary.misses) == (2, 2)
+    assert raw.llen(f"pkcache:ul:{summary.namespace}") == 1
+    cache.prune()  # no bounds: the sweep folds the log into the summary
+    assert raw.llen(f"pkcache:ul:{summary.namespace}") == 0
+    (summary,) = cache.functions()
+    assert (summary.hits, summary.misses) == (2, 2)
