@@ -25,7 +25,7 @@ def cache_for(location: str | os.PathLike[str] | None) -> Cache:
     """Return the shared ``Cache`` of a directory or Redis URL (the default one when None)."""
     if location is None:
         location = default_location()
-    place: str | Path = location if is_url(location) else Path(location).expanduser()  # type: ignore[assignment]
+    place: str | Path = location if is_url(location) else Path(location).expanduser()
     with _DEFAULT_LOCK:
         cache = _DEFAULT_CACHES.get(place)
         if cache is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from ._errors import MissingDependencyError
 
@@ -16,7 +16,7 @@ URL_ENV = "PKCACHE_URL"
 _URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
-def is_url(location: str | os.PathLike[str]) -> bool:
+def is_url(location: object) -> TypeGuard[str]:
     """True if ``location`` names a Redis server rather than a directory."""
     return isinstance(location, str) and location.startswith(_URL_SCHEMES)
 
@@ -39,7 +39,6 @@ def default_location() -> str | Path:
 def open_store(location: str | Path) -> Store:
     """Return the store at ``location``; nothing is created or connected yet."""
     if is_url(location):
-        assert isinstance(location, str)
         try:
             from ._redisstore import RedisStore
         except ModuleNotFoundError as exc:
