@@ -758,3 +758,21 @@ def test_usage_is_shared_and_folded_on_the_server(server: RedisServer, raw: redi
     assert raw.llen(f"pkcache:ul:{summary.namespace}") == 0
     (summary,) = cache.functions()
     assert (summary.hits, summary.misses) == (2, 2)
+
+
+def test_notebook_magics_use_the_shared_store(server: RedisServer, raw: redis.Redis) -> None:
+    out = run_python(
+        """
+        from IPython.core.interactiveshell import InteractiveShell
+        shell = InteractiveShell.instance()
+        shell.run_cell("%load_ext pkcache", store_history=False).raise_error()
+        shell.run_cell("%%pkcache total\\ntotal = sum(range(10))", store_history=False).raise_error()
+        print(shell.user_ns["total"])
+        shell.run_cell("%pkcache info", store_history=False).raise_error()
+        shell.run_cell("%pkcache clear", store_history=False).raise_error()
+        """,
+        env={"PKCACHE_URL": server.url, "PKCACHE_SECRET": SECRET},
+    )
+    assert out.split()[0] == "45"
+    assert "removed 1 entries" in out
+    assert entry_keys(raw) == []
