@@ -776,3 +776,21 @@ def test_notebook_magics_use_the_shared_store(server: RedisServer, raw: redis.Re
     assert out.split()[0] == "45"
     assert "removed 1 entries" in out
     assert entry_keys(raw) == []
+
+
+def test_entries_the_server_dropped_leave_listings_and_totals_right(server: RedisServer, raw: redis.Redis) -> None:
+    cache = pkcache.Cache(server.url)
+
+    @cache.cached
+    def blob(x: int) -> bytes:
+        return bytes(100)
+
+    for x in range(4):
+        blob(x)
+    size = cache.stats().size // 4
+    raw.delete(*entry_keys(raw)[:2])  # as a server that evicts by itself would
+    assert cache.stats().entries == 2  # the dropped entries' index rows are gone from listings
+    assert cache.store.totals() == (4, 4 * size)  # running totals drift high, never low...
+    cache.prune(max_entries=100)  # bounded: an exact count, which corrects them
+    assert cache.store.totals() == (2, 2 * size)
+    assert sorted(blob.is_cached(x) for x in range(4)) == [False, False, True, True]
