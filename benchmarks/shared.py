@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from compare import print_medians, timed  # the script's own folder is on sys.path
+from compare import hits, misses, print_medians, timed  # the script's own folder is on sys.path
 
 STORES = ["pkcache-redis", "pkcache-local", "plain-redis"]
 
@@ -62,22 +62,6 @@ def make(store: str, url: str, directory: str, func: Callable[..., Any]) -> Call
         return value
 
     return wrapper
-
-
-def small_hit(cached: Callable[..., Any], calls: int) -> float:
-    for x in range(50):
-        cached(x)
-    start = time.perf_counter()
-    for index in range(calls):
-        cached(index % 50)
-    return (time.perf_counter() - start) / calls * 1e6
-
-
-def small_miss(cached: Callable[..., Any], calls: int) -> float:
-    start = time.perf_counter()
-    for index in range(calls):
-        cached(index, "miss")
-    return (time.perf_counter() - start) / calls * 1e6
 
 
 def array_hit(cached: Callable[..., Any], array: Any, repeat: int) -> float:
@@ -170,8 +154,8 @@ def main() -> None:
         url = f"redis://127.0.0.1:{port}/0"
         flush = redis.Redis(port=port)
         workloads: dict[str, Callable[[Callable[..., Any]], float]] = {
-            "hit, small args and result (µs/call)": lambda c: small_hit(c, 1000 if args.quick else 3000),
-            "miss + store, small (µs/call)": lambda c: small_miss(c, 300 if args.quick else 1000),
+            "hit, small args and result (µs/call)": lambda c: hits(c, 1000 if args.quick else 3000),
+            "miss + store, small (µs/call)": lambda c: misses(c, 300 if args.quick else 1000),
             "hit, 10 MB float64 array argument and result (ms)": lambda c: array_hit(c, array, 5),
         }
         results: dict[str, dict[str, list[float]]] = {w: {s: [] for s in STORES} for w in workloads}
