@@ -61,7 +61,7 @@ class RedisBucket:
         self._local = threading.local()
 
     def location(self, key: str) -> str:
-        return f"{self._store.location}/{self._namespace}/{self._version}/{key}"
+        return self._store.entry_location(self._namespace, self._version, key)
 
     def read(self, key: str, *, mmap_mode: str | None = None) -> Buffer | None:
         lock = self._held().get(key)
@@ -159,6 +159,14 @@ class RedisStore:
     def _totals_keys(self, namespace: str) -> list[str]:
         return [self._key("t", namespace), self._key("t")]
 
+    def _remove_keys(self, namespace: str, field: str) -> list[str]:
+        """The keys the REMOVE script touches: the entry, its index, its totals."""
+        return [self._entry_key(namespace, field), self._key("i", namespace), *self._totals_keys(namespace)]
+
+    def entry_location(self, namespace: str, version: str, key: str) -> str:
+        """An entry's location as messages and listings show it."""
+        return f"{self.location}/{namespace}/{version}/{key}"
+
     def bucket(self, namespace: str, version: str) -> RedisBucket:
         return RedisBucket(self, namespace, version)
 
@@ -218,8 +226,7 @@ class RedisStore:
 
     def remove(self, namespace: str, field: str) -> tuple[int, int, int]:
         """Remove one entry; returns (existed, counted in the totals, size)."""
-        keys = [self._entry_key(namespace, field), self._key("i", namespace), *self._totals_keys(namespace)]
-        existed, counted, size = self.server.run(self._remove, keys=keys, args=[field])
+        existed, counted, size = self.server.run(self._remove, keys=self._remove_keys(namespace, field), args=[field])
         return int(existed), int(counted), int(size)
 
     def namespaces(self) -> list[str]:
@@ -252,7 +259,7 @@ class RedisStore:
         for (field, size, created), there in zip(rows, exists, strict=True):
             if there:
                 version, key = field.split(":", 1)
-                yield EntryStat(namespace, version, key, size, created, f"{self.location}/{namespace}/{version}/{key}")
+                yield EntryStat(namespace, version, key, size, created, self.entry_location(namespace, version, key))
             else:
                 self._forget(
                     keys=[self._entry_key(namespace, field), self._key("i", namespace)], args=[field], client=gone
@@ -344,8 +351,7 @@ class RedisStore:
         pipe = self.server.client.pipeline(transaction=False)
         for e in entries:
             field = f"{e.version}:{e.key}"
-            keys = [self._entry_key(e.namespace, field), self._key("i", e.namespace), *self._totals_keys(e.namespace)]
-            self._remove(keys=keys, args=[field], client=pipe)
+            self._remove(keys=self._remove_keys(e.namespace, field), args=[field], client=pipe)
         results = self.server.run(pipe.execute)
         counted = [(int(c), int(s)) for _existed, c, s in results]
         return sum(c for c, _ in counted), sum(s for _, s in counted)
