@@ -26,6 +26,7 @@ from typing import Any, NamedTuple, Union
 
 import blake3
 
+from ._arriving import Arriving
 from ._errors import CorruptEntryError, ForgedEntryError
 
 MAGIC = b"PKCE"
@@ -42,6 +43,8 @@ _OUT_OF_BAND_MIN = 1 << 16
 _PARALLEL_MIN = 1 << 20
 
 Buffer = Union[bytes, bytearray, memoryview]  # noqa: UP007 - a runtime alias must work on 3.10
+# What a store's read gives: the bytes in hand, or a large entry still arriving.
+Stored = Union[Buffer, Arriving]  # noqa: UP007
 
 
 class Header(NamedTuple):
@@ -149,25 +152,65 @@ def read_header(data: Buffer, location: str = "") -> Header:
     return header
 
 
-def verify(entry_key: str, data: Buffer, signer: Signer, location: str = "", *, buffers: bool = True) -> Header:
+def verify(entry_key: str, data: Stored, signer: Signer, location: str = "", *, buffers: bool = True) -> Header:
     """Check an entry's length and MAC (and, unless ``buffers`` is False, its buffers' digests).
 
     Raises ``CorruptEntryError`` for a truncated or garbled entry, ``ForgedEntryError`` for
-    one whose signature does not verify.
+    one whose signature does not verify. An entry still arriving is checked as its bytes
+    come in, and is whole when this returns; its reader is stopped if it is unusable.
     """
-    header = read_header(data, location)
-    if len(data) != header.total_len:
-        raise CorruptEntryError(location, f"{len(data)} bytes, header says {header.total_len} (truncated?)")
-    view = memoryview(data)
+    if not isinstance(data, Arriving):
+        return _verify(entry_key, memoryview(data), None, signer, location=location, buffers=buffers)
+    try:
+        return _verify(entry_key, data.view, data, signer, location=location, buffers=buffers)
+    except BaseException:
+        data.cancel()
+        raise
+
+
+def _verify(
+    entry_key: str, view: memoryview, arriving: Arriving | None, signer: Signer, *, location: str, buffers: bool
+) -> Header:
+    def arrived(size: int) -> int:
+        return len(view) if arriving is None else arriving.wait(size)
+
+    header = read_header(view[: arrived(HEADER_SIZE)], location)
+    if len(view) != header.total_len:
+        raise CorruptEntryError(location, f"{len(view)} bytes, header says {header.total_len} (truncated?)")
     end = header.mac_offset
+    if arrived(end + _MAC_SIZE) < end + _MAC_SIZE:
+        raise CorruptEntryError(location, _ENDED_EARLY)
     if signer.mac(entry_key, view[:end]) != view[end : end + _MAC_SIZE]:
         raise ForgedEntryError(location, "signature does not verify (altered, planted, or signed with another secret)")
     table = _table(view, header, location)  # bounds are checked whatever ``buffers`` says
     if buffers:
         for offset, length, expected in table:
-            if digest(view[offset : offset + length]) != expected:
+            if arriving is None:
+                found = digest(view[offset : offset + length])
+            else:
+                found = _digest_arriving(arriving, offset, offset + length, location)
+            if found != expected:
                 raise ForgedEntryError(location, f"buffer at offset {offset} does not match its signed digest")
+    if arrived(header.total_len) < header.total_len:
+        raise CorruptEntryError(location, _ENDED_EARLY)
     return header
+
+
+_ENDED_EARLY = "the file ended early (truncated while it was read?)"
+
+
+def _digest_arriving(arriving: Arriving, start: int, end: int, location: str) -> bytes:
+    """Digest bytes [start, end) of an arriving entry, each piece as soon as it is in."""
+    if arriving.filled >= end:  # all in already: hash it on every core
+        return digest(arriving.view[start:end])
+    hasher = blake3.blake3()  # on one thread: the reader has the other core
+    while start < end:
+        filled = min(arriving.wait(start + 1), end)
+        if filled <= start:
+            raise CorruptEntryError(location, _ENDED_EARLY)
+        hasher.update(arriving.view[start:filled])
+        start = filled
+    return hasher.digest()
 
 
 def _table(view: memoryview, header: Header, location: str = "") -> list[tuple[int, int, bytes]]:
@@ -188,9 +231,9 @@ def read_meta(data: Buffer, header: Header) -> dict[str, Any]:
     return meta
 
 
-def load_value(data: Buffer, header: Header, location: str = "") -> Any:
+def load_value(data: Stored, header: Header, location: str = "") -> Any:
     """Unpickle the value of an entry that ``verify`` accepted."""
-    view = memoryview(data)
+    view = memoryview(data.view if isinstance(data, Arriving) else data)
     start = HEADER_SIZE + header.meta_len
     buffers = [view[offset : offset + length] for offset, length, _digest in _table(view, header)]
     return pickle.loads(view[start : start + header.pickle_len], buffers=buffers)

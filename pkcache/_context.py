@@ -153,6 +153,9 @@ class FunctionContext:
             logger.warning("pkcache: removing unusable cache entry %s: %s", location, exc.reason)
             self.discard(key)
             return MISS
+        except OSError as exc:  # a large entry's read failed as it arrived: as in ``lookup``
+            self.warn("read", "cannot read cache entry %s: %s", location, exc)
+            return MISS
         return MISS if self._expired(header.created) else self._loaded(key, _codec.load_value, data, header)
 
     def _expired(self, created: float) -> bool:

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._arriving import read_in_background
 from ._atomic import TEMP_PREFIX, remove_dead_temp_file, write_atomic
-from ._codec import Buffer
+from ._codec import Buffer, Stored
 from ._ledger import Ledger
 from ._locks import KeyLock
 from ._log import logger
@@ -40,6 +41,8 @@ _CACHEDIR_TAG = (
 )
 # One read returns a small entry whole: the hit path is open, read, close.
 _FIRST_READ = 1 << 16
+# Entries at least this large are read on a thread while the caller checks them.
+_BACKGROUND_MIN = 4 << 20
 # Fan-out: entries live in 256 sub-folders by the key's first two hex digits, so a
 # million entries make folders of about 4,000 files.
 _FANOUT = 2
@@ -59,7 +62,7 @@ class DirectoryBucket:
     def location(self, key: str) -> str:
         return self._path(key)
 
-    def read(self, key: str, *, mmap_mode: str | None = None) -> Buffer | None:
+    def read(self, key: str, *, mmap_mode: str | None = None) -> Stored | None:
         try:
             fd = os.open(self._path(key), os.O_RDONLY)
         except FileNotFoundError:
@@ -81,6 +84,10 @@ class DirectoryBucket:
             # file, and nothing is copied twice.
             view = allocate(size)
             view[: len(head)] = head
+            if size >= _BACKGROUND_MIN:
+                arriving = read_in_background(fd, view, len(head))
+                fd = -1  # the reading thread closes it
+                return arriving
             filled = len(head)
             while filled < size:
                 count = os.readv(fd, [view[filled:]])
@@ -89,7 +96,8 @@ class DirectoryBucket:
                 filled += count
             return view if filled == size else bytes(view[:filled])
         finally:
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
 
     def read_prefix(self, key: str, size: int) -> tuple[Buffer, int] | None:
         try:

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
-    from ._codec import Buffer
+    from ._codec import Buffer, Stored
     from ._usage import Usage
 
 
@@ -63,10 +63,11 @@ class Lock(Protocol):
 class Bucket(Protocol):
     """The entries of one namespace and version; built once per cached function."""
 
-    def read(self, key: str, *, mmap_mode: str | None = None) -> Buffer | None:
+    def read(self, key: str, *, mmap_mode: str | None = None) -> Stored | None:
         """Return the entry's bytes, or None if there is none.
 
         ``mmap_mode`` ("r" or "c") asks for a large entry memory-mapped rather than read.
+        A large entry may come back still arriving (``_arriving.Arriving``).
         """
 
     def read_prefix(self, key: str, size: int) -> tuple[Buffer, int] | None:
