@@ -231,6 +231,35 @@ def import_ms(library: str, repeat: int) -> float:
     return statistics.median(samples)
 
 
+def reference_speeds(directory: Path, megabytes: int, repeat: int) -> str:
+    """This machine's raw speeds in this run (medians, GB/s), to read the large-array row against.
+
+    A full hit on an array costs a hash of the argument plus a read of the result and a
+    hash of what was read (the last two overlapped on two threads): these set its floor.
+    """
+    import blake3
+    import numpy as np
+
+    data = np.random.default_rng(2).integers(0, 255, megabytes << 20, dtype=np.uint8)
+    target = np.empty_like(data)
+    path = directory / "reference.bin"
+    path.write_bytes(data.data)
+
+    def read() -> None:
+        with path.open("rb", buffering=0) as f:
+            f.readinto(memoryview(target))
+
+    speeds = {
+        "BLAKE3, one thread": lambda: blake3.blake3(data.data).digest(),
+        "BLAKE3, every core": lambda: blake3.blake3(data.data, max_threads=blake3.blake3.AUTO).digest(),
+        "memory copy": lambda: np.copyto(target, data),
+        "read from the page cache": read,
+    }
+    cells = [f"{name} {data.nbytes / timed(run, repeat) / 1e9:.2f}" for name, run in speeds.items()]
+    path.unlink()
+    return "Reference speeds in this run (GB/s, medians): " + ", ".join(cells) + "."
+
+
 def print_medians(run: str, results: dict[str, dict[str, list[float]]], base_column: str, digits: int = 1) -> None:
     """Print the machine, then a markdown table: one row per workload, medians and ratios to ``base_column``."""
     import platform
@@ -299,8 +328,10 @@ def main() -> None:
                     directory = scratch / f"{library}-{round_index}-{abs(hash(workload))}"
                     results[workload][library].append(run(library, str(directory)))
                     shutil.rmtree(directory, ignore_errors=True)
+        reference = reference_speeds(scratch, array_mb, 9)
         if args.only:
             print_medians(f"{'quick' if args.quick else 'full'} run, medians of {rounds} rounds", results, "pkcache")
+            print(reference)
             return
         race_keys = 50 if args.quick else 200
         races = {}
@@ -337,6 +368,7 @@ def main() -> None:
         + " |"
     )
     print("\nRatios in parentheses are each library's figure divided by pkcache's (above 1: pkcache is faster).")
+    print(reference)
 
 
 if __name__ == "__main__":
