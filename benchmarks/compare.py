@@ -3,8 +3,8 @@
 Usage: python benchmarks/compare.py [--quick]
 
 Install the peers with ``pip install -e '.[bench]'``. Every workload runs for every
-library in fresh temporary directories, libraries interleaved round by round so that
-machine noise hits all alike; the table shows medians and each one's ratio to pkcache.
+library in fresh temporary directories, libraries interleaved and rotated round by round
+so that machine noise hits all alike; the table shows medians and each one's ratio to pkcache.
 """
 
 from __future__ import annotations
@@ -324,10 +324,15 @@ def main() -> None:
     try:
         for round_index in range(rounds):
             for workload, run in workloads.items():
-                for library in libraries if round_index % 2 == 0 else reversed(libraries):
+                # Each round starts the order one library later, so that over as many
+                # rounds as libraries each runs once in each position (the first one
+                # follows the previous workload, whose cleanup may still be settling).
+                shift = round_index % len(libraries)
+                for library in libraries[shift:] + libraries[:shift]:
                     directory = scratch / f"{library}-{round_index}-{abs(hash(workload))}"
                     results[workload][library].append(run(library, str(directory)))
                     shutil.rmtree(directory, ignore_errors=True)
+                    os.sync()  # the removed files' metadata and writeback must not land in the next run's timing
         reference = reference_speeds(scratch, array_mb, 9)
         if args.only:
             print_medians(f"{'quick' if args.quick else 'full'} run, medians of {rounds} rounds", results, "pkcache")
