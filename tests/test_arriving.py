@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +31,14 @@ def store_entry(tmp_path: Path, value: object) -> tuple[DirectoryStore, Path]:
     return store, Path(bucket.location(KEY))
 
 
-def open_fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
+def entry_fds() -> list[str]:
+    """The descriptors this process has open on entry files (readers open nothing else)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(FileNotFoundError):  # the listing's own descriptor, closed by now
+            if os.readlink(f"/proc/self/fd/{fd}").endswith(".pkl"):
+                found.append(fd)
+    return found
 
 
 def readers_finish(timeout: float = 10) -> None:
@@ -43,7 +51,6 @@ def readers_finish(timeout: float = 10) -> None:
 
 def test_a_large_entry_arrives_checked_whole_and_writable(tmp_path: Path) -> None:
     store, _ = store_entry(tmp_path, {"array": ARRAY})
-    before = open_fds()
     data = store.bucket("ns", "v1").read(KEY)
     assert isinstance(data, Arriving)  # the background path, not the plain read
     header = verify(KEY, data, SIGNER, "test")
@@ -52,7 +59,7 @@ def test_a_large_entry_arrives_checked_whole_and_writable(tmp_path: Path) -> Non
     np.testing.assert_array_equal(loaded, ARRAY)
     loaded[0] = -1.0  # writable, as a plain read's arrays are
     readers_finish()
-    assert open_fds() == before  # the reader closed its descriptor
+    assert entry_fds() == []  # the reader closed its descriptor
 
 
 @pytest.mark.parametrize("where", ["first piece", "middle", "last byte"])
@@ -65,13 +72,12 @@ def test_an_altered_byte_anywhere_in_a_large_entry_is_refused(tmp_path: Path, wh
         byte = f.read(1)
         f.seek(offset)
         f.write(bytes([byte[0] ^ 1]))
-    before = open_fds()
     data = store.bucket("ns", "v1").read(KEY)
     assert isinstance(data, Arriving)
     with pytest.raises(ForgedEntryError, match="does not match its signed digest"):
         verify(KEY, data, SIGNER, "test")
     readers_finish()
-    assert open_fds() == before
+    assert entry_fds() == []
 
 
 def test_an_entry_that_ends_early_while_arriving_is_corrupt(tmp_path: Path) -> None:
@@ -98,12 +104,11 @@ def test_a_read_error_on_the_thread_reaches_the_caller(tmp_path: Path) -> None:
 
 def test_a_cancelled_reader_stops_and_closes_its_descriptor(tmp_path: Path) -> None:
     _, path = store_entry(tmp_path, {"array": ARRAY})
-    before = open_fds()
     view = memoryview(bytearray(path.stat().st_size))
     data = read_in_background(os.open(path, os.O_RDONLY), view, 0)
     data.cancel()
     readers_finish()
-    assert open_fds() == before
+    assert entry_fds() == []
 
 
 def double(array: np.ndarray) -> np.ndarray:
@@ -126,3 +131,17 @@ def test_a_read_that_fails_while_arriving_is_a_miss_with_a_warning(
     readers_finish()
     np.testing.assert_array_equal(cached(ARRAY), ARRAY * 2)  # and is a hit again
     assert cached.cache_info().hits == 1
+
+
+def test_threads_hitting_one_large_entry_at_once_all_get_it_whole(tmp_path: Path) -> None:
+    cached = pkcache.Cache(tmp_path / "cache").cached(double)
+    expected = cached(ARRAY)
+    with ThreadPoolExecutor(4) as pool:  # a thread's exception is raised again by result()
+        results = [future.result(60) for future in [pool.submit(cached, ARRAY) for _ in range(12)]]
+    assert len(results) == 12
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+    assert len({id(result) for result in results}) == 12  # each hit got its own buffer
+    assert cached.cache_info().hits == 12
+    readers_finish()
+    assert entry_fds() == []
