@@ -15,7 +15,8 @@ import pkcache
 from pkcache import CorruptEntryError, ForgedEntryError
 from pkcache._arriving import Arriving, read_in_background
 from pkcache._codec import Signer, encode, load_value, verify
-from pkcache._localstore import _BACKGROUND_MIN, DirectoryStore
+from pkcache._localbucket import _BACKGROUND_MIN
+from pkcache._localstore import DirectoryStore
 from pkcache._store import MISS
 
 SIGNER = Signer(b"k" * 32)
