@@ -343,7 +343,7 @@ def main() -> None:
         for library in libraries:
             directory = scratch / f"race-{library}"
             directory.mkdir()
-            races[library] = race(library, str(directory), race_keys)
+            races[library] = race(library, str(directory), race_keys, timeout=30 if args.quick else 120)
         stability = {}
         for library in libraries:
             directory = scratch / f"stable-{library}"
