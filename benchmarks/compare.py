@@ -282,7 +282,7 @@ def print_medians(run: str, results: dict[str, dict[str, list[float]]], base_col
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds and smaller data (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and smaller data (about 95 s)")
     parser.add_argument("--libraries", default=",".join(LIBRARIES))
     parser.add_argument("--only", metavar="WORD", help="run only the timed workloads whose name contains WORD")
     args = parser.parse_args()
