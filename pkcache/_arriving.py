@@ -28,9 +28,6 @@ class Arriving:
         self._cancelled = False
         self._changed = threading.Condition()
 
-    def __len__(self) -> int:
-        return len(self.view)
-
     @property
     def filled(self) -> int:
         """How many leading bytes are in now (without waiting)."""

@@ -152,6 +152,9 @@ def read_header(data: Buffer, location: str = "") -> Header:
     return header
 
 
+_ENDED_EARLY = "the file ended early (truncated while it was read?)"
+
+
 def verify(entry_key: str, data: Stored, signer: Signer, location: str = "", *, buffers: bool = True) -> Header:
     """Check an entry's length and MAC (and, unless ``buffers`` is False, its buffers' digests).
 
@@ -194,9 +197,6 @@ def _verify(
     if arrived(header.total_len) < header.total_len:
         raise CorruptEntryError(location, _ENDED_EARLY)
     return header
-
-
-_ENDED_EARLY = "the file ended early (truncated while it was read?)"
 
 
 def _digest_arriving(arriving: Arriving, start: int, end: int, location: str) -> bytes:

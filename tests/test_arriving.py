@@ -55,7 +55,7 @@ def test_a_large_entry_arrives_checked_whole_and_writable(tmp_path: Path) -> Non
     data = store.bucket("ns", "v1").read(KEY)
     assert isinstance(data, Arriving)  # the background path, not the plain read
     header = verify(KEY, data, SIGNER, "test")
-    assert data.filled == len(data) == header.total_len
+    assert data.filled == len(data.view) == header.total_len
     loaded = load_value(data, header)["array"]
     np.testing.assert_array_equal(loaded, ARRAY)
     loaded[0] = -1.0  # writable, as a plain read's arrays are
