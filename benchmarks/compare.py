@@ -123,8 +123,37 @@ def small_hit(library: str, directory: str, calls: int) -> float:
     return hits(make(library, directory, small), calls)
 
 
+# Microseconds to create one small file, probed right before each miss run.
+FILE_CREATION: list[float] = []
+
+
 def small_miss(library: str, directory: str, calls: int) -> float:
+    FILE_CREATION.append(file_creation_us(directory + "-probe"))
     return misses(make(library, directory, small), calls)
+
+
+def describe_file_creation() -> str:
+    if not FILE_CREATION:
+        return ""
+    low, middle, high = min(FILE_CREATION), statistics.median(FILE_CREATION), max(FILE_CREATION)
+    return f"\nCreating a small file, probed before each miss run: median {middle:.0f} µs ({low:.0f} to {high:.0f})."
+
+
+def file_creation_us(folder: str, count: int = 200) -> float:
+    """Microseconds to create, write and close one small file in a new folder (the files are kept).
+
+    A miss of a library that stores an entry per file pays this once. On this machine it
+    swings between about 30 µs and 1 ms from one minute to the next, all of it kernel
+    time spent finding a free inode (``recently_deleted`` under ``find_inode_bit``, seen
+    with ``perf``), so the miss row has to be read against it.
+    """
+    os.makedirs(folder)
+    start = time.perf_counter()
+    for index in range(count):
+        fd = os.open(f"{folder}/{index}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, bytes(300))
+        os.close(fd)
+    return (time.perf_counter() - start) / count * 1e6
 
 
 def big_array_hit(library: str, directory: str, repeat: int, array: Any, **options: Any) -> float:
@@ -380,7 +409,7 @@ def main() -> None:
                     results[workload][library].append(run(library, str(directory)))
                     remove_large_files(directory)
                     os.sync()  # the removed files' metadata and writeback must not land in the next run's timing
-        reference = reference_speeds(scratch, array_mb, 9)
+        reference = reference_speeds(scratch, array_mb, 9) + describe_file_creation()
         if args.only:
             print_medians(f"{'quick' if args.quick else 'full'} run, medians of {rounds} rounds", results, "pkcache")
             print(reference)
