@@ -143,9 +143,8 @@ def file_creation_us(folder: str, count: int = 200) -> float:
     """Microseconds to create, write and close one small file in a new folder (the files are kept).
 
     A miss of a library that stores an entry per file pays this once. On this machine it
-    swings between about 30 µs and 1 ms from one minute to the next, all of it kernel
-    time spent finding a free inode (``recently_deleted`` under ``find_inode_bit``, seen
-    with ``perf``), so the miss row has to be read against it.
+    is 30-50 µs, or up to 1 ms within minutes of many files being removed (see
+    ``remove_large_files``), so the miss row has to be read against it.
     """
     os.makedirs(folder)
     start = time.perf_counter()
@@ -266,12 +265,14 @@ def remove_large_files(directory: Path, smallest: int = 1 << 20) -> None:
     """Remove the files of at least ``smallest`` bytes under ``directory``, to bound the run's disk use.
 
     Small files stay until the end of the run. On ext4 without a journal (this machine's
-    root file system), the kernel will not reuse an inode freed in the last 30 seconds
-    or so, and it finds a free one by stepping over every such inode (``recently_deleted``
-    in ``find_inode_bit``, seen with ``perf``). Removing the thousand files of a miss run
-    made each file created in the next few runs cost about 1 ms of kernel time instead of
-    15-50 µs: that measured the previous run's cleanup, not the library being timed.
-    Large files are few, so removing them at once frees few inodes.
+    root file system), the kernel avoids reusing an inode freed in the last minute (five,
+    while its inode table block is not yet written back), and it finds a free inode by
+    stepping over every such one (``recently_deleted`` in ``find_inode_bit``, seen with
+    ``perf``). Removing the thousand files of a miss run made each file created in the
+    next runs cost up to 1 ms of kernel time instead of 30-50 µs: that timed the previous
+    run's cleanup, not the library. Large files are few, so removing them frees few inodes.
+    For the same reason, start a run at least five minutes after removing many files
+    (the previous run's own cleanup, for one).
     """
     for folder, _, names in os.walk(directory):
         for name in names:
