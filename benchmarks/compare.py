@@ -5,6 +5,10 @@ Usage: python benchmarks/compare.py [--quick]
 Install the peers with ``pip install -e '.[bench]'``. Every workload runs for every
 library in fresh temporary directories, libraries interleaved and rotated round by round
 so that machine noise hits all alike; the table shows medians and each one's ratio to pkcache.
+Below it come what the machine itself did in the same run (raw hashing, copying and
+reading speeds, the floor they set for the large-array hit, and what creating a small
+file cost before each miss run), since every row moves with them. Start it at least five
+minutes after removing many files (see ``remove_large_files``).
 """
 
 from __future__ import annotations
