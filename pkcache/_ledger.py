@@ -40,7 +40,7 @@ class _Held:
     """A ledger's totals, held under its thread lock and its file lock for one read or update.
 
     A class rather than a generator-based context manager: every store updates two
-    ledgers, and this measured 3-4 µs less per update.
+    ledgers, and an update measured 5.9 µs this way against 11.5-12.4 with a generator.
     """
 
     __slots__ = ("_fallback", "_fd", "_ledger")
