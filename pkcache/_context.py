@@ -103,7 +103,8 @@ class FunctionContext:
         values = key_func(*args, **kwargs) if key_func is not None else self._values(args, kwargs)
         if type(values) is tuple and ATOMIC_TYPES.issuperset(map(type, values)):
             # Plain values pickle canonically already: one hash over prefix and pickle.
-            return str(new_hash(self._prefix_bytes + pickle.dumps(values, PROTOCOL)).hexdigest())
+            # (digest().hex(): blake3's own hexdigest() costs a quarter of a microsecond more.)
+            return new_hash(self._prefix_bytes + pickle.dumps(values, PROTOCOL)).digest().hex()  # type: ignore[no-any-return]
         canonical = ArgumentHasher(new_hash(self._prefix_bytes))
         try:
             canonical.feed(values)
@@ -169,8 +170,7 @@ class FunctionContext:
             location = self.bucket.location(key)
             logger.warning("pkcache: cannot unpickle %s (%s: %s); recomputing", location, type(exc).__name__, exc)
             return MISS
-        self.usage.hit(key)
-        if self.usage.due():
+        if self.usage.hit(key):  # the tally is due to be flushed
             self.flush_usage()
         return value
 

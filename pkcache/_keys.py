@@ -138,8 +138,8 @@ class ArgumentHasher:
 
     def hexdigest(self) -> str:
         if self._buffers is None:
-            return str(self._stream.hexdigest())
-        return _HASH(self._stream.digest() + self._buffers.digest()).hexdigest()
+            return self._stream.digest().hex()  # type: ignore[no-any-return]
+        return _HASH(self._stream.digest() + self._buffers.digest()).digest().hex()
 
 
 def canonical_bytes(value: Any) -> bytes:

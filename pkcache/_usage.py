@@ -69,10 +69,11 @@ class UsageRecorder:
     def __init__(self) -> None:
         self.hits: dict[str, list[float]] = {}
         self.misses = 0
-        self.last_flush = time.monotonic()
+        self.last_flush = time.time()  # the wall clock, which ``hit`` reads anyway
         self.lock = threading.Lock()
 
-    def hit(self, key: str) -> None:
+    def hit(self, key: str) -> bool:
+        """Count a read of ``key``; True when the tally is due to be flushed."""
         now = time.time()
         # Under the lock: a thread flushing the taken tally must not see it change size.
         with self.lock:
@@ -82,6 +83,9 @@ class UsageRecorder:
             else:
                 slot[0] += 1
                 slot[1] = now
+        # One clock read does for both; a clock set back or forward makes a flush due,
+        # never postpones it.
+        return not 0.0 <= now - self.last_flush <= FLUSH_INTERVAL
 
     def miss(self) -> None:
         with self.lock:
@@ -90,16 +94,13 @@ class UsageRecorder:
     def take(self) -> dict[str, Any] | None:
         """Return the pending tally as a log record and start a new one; None if empty."""
         with self.lock:
-            self.last_flush = time.monotonic()
+            self.last_flush = time.time()
             if not self.hits and not self.misses:
                 return None
             record = {"h": self.hits, "m": self.misses}
             self.hits = {}
             self.misses = 0
             return record
-
-    def due(self) -> bool:
-        return time.monotonic() - self.last_flush > FLUSH_INTERVAL
 
 
 _LIVE: weakref.WeakSet[Any] = weakref.WeakSet()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import pkcache
-from pkcache import _context, _pruning
+from pkcache import _context, _pruning, _usage
 from tests.helpers import run_python, wait_for
 
 
@@ -204,6 +204,26 @@ def test_reads_in_another_process_count_for_lru_and_lfu(tmp_path: Path, cache_di
         env=env,
     )
     assert out.strip() == "['a', 'c', 'd']"
+
+
+def test_a_running_process_shares_its_reads_at_most_once_a_second(cache: pkcache.Cache) -> None:
+    load, _ = make(cache)
+    load("a")
+    context = load._context
+    recorder = context.usage
+
+    def shared_hits() -> int:
+        return cache.store.read_usage(context.namespace).hits
+
+    recorder.take()  # as if a flush had just happened
+    load("a")
+    assert shared_hits() == 0  # within the interval: kept in memory
+    recorder.last_flush -= _usage.FLUSH_INTERVAL + 1
+    load("a")
+    assert shared_hits() == 2  # the interval is over: this hit flushed both
+    recorder.last_flush += 3600  # the clock was set back: flush now rather than in an hour
+    load("a")
+    assert shared_hits() == 3
 
 
 def test_a_live_writers_temp_file_survives_pruning_a_dead_ones_does_not(
