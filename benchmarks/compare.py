@@ -7,7 +7,8 @@ library in fresh temporary directories, libraries interleaved and rotated round 
 so that machine noise hits all alike; the table shows medians and each one's ratio to pkcache.
 Below it come what the machine itself did in the same run (raw hashing, copying and
 reading speeds, the floor they set for the large-array hit, and what creating a small
-file cost before each miss run), since every row moves with them. Start it at least five
+file cost before each miss run), since every row moves with them, and small hits timed
+against the closest peers in alternating pairs, which noise moves less. Start it at least five
 minutes after removing many files (see ``remove_large_files``).
 """
 
@@ -125,6 +126,30 @@ def misses(cached: Callable[..., Any], calls: int) -> float:
 
 def small_hit(library: str, directory: str, calls: int) -> float:
     return hits(make(library, directory, small), calls)
+
+
+def paired_hits(libraries: list[str], scratch: Path, pairs: int, calls: int) -> str:
+    """Time small hits of pkcache and each peer alternately in this process; describe the ratios.
+
+    The table's small-hit medians come from samples seconds apart, and this machine's
+    noise comes in bursts of seconds, so two libraries within a few percent of each other
+    trade places from run to run. Here each peer's sample directly follows or precedes
+    one of pkcache's (alternating which goes first), and each pair gives one ratio.
+    """
+    cached = {library: make(library, str(scratch / f"paired-{library}"), small) for library in libraries}
+    for function in cached.values():
+        hits(function, calls // 10)  # stores the 50 results and warms up
+    ratios: dict[str, list[float]] = {library: [] for library in libraries if library != "pkcache"}
+    for pair in range(pairs):
+        for library, found in ratios.items():
+            order = ["pkcache", library] if pair % 2 else [library, "pkcache"]
+            timed_us = {name: hits(cached[name], calls) for name in order}
+            found.append(timed_us["pkcache"] / timed_us[library])
+    lines = [f"\nSmall hits timed in alternating pairs, {pairs} pairs of {calls:,} hits, pkcache's time / the peer's:"]
+    for library, found in ratios.items():
+        low, middle, high = statistics.quantiles(found, n=4)
+        lines.append(f"- {library}: median {middle:.2f} (quartiles {low:.2f} to {high:.2f})")
+    return "\n".join(lines)
 
 
 # Microseconds to create one small file, probed right before each miss run.
@@ -361,6 +386,36 @@ def print_medians(run: str, results: dict[str, dict[str, list[float]]], base_col
         print(f"| {workload} | " + " | ".join(cells) + " |")
 
 
+def untimed_rows(libraries: list[str], scratch: Path, *, quick: bool) -> list[str]:
+    """Run the race, the cross-process check and the import timing; return their table rows."""
+    race_keys = 50 if quick else 200
+    races = {}
+    for library in libraries:
+        directory = scratch / f"race-{library}"
+        directory.mkdir()
+        races[library] = race(library, str(directory), race_keys, timeout=30 if quick else 120)
+    stability = {}
+    for library in libraries:
+        directory = scratch / f"stable-{library}"
+        directory.mkdir()
+        stability[library] = stable_across_processes(library, str(directory))
+    imports = {library: import_ms(library, 5 if quick else 15) for library in libraries}
+    base = imports["pkcache"]
+    return [
+        f"| 4 processes racing on {race_keys} cold keys: duplicate body runs | "
+        + " | ".join(races[lib] for lib in libraries)
+        + " |",
+        "| another interpreter, another PYTHONHASHSEED, dict built in another order | "
+        + " | ".join(stability[lib] for lib in libraries)
+        + " |",
+        "| `import` time (ms) | "
+        + " | ".join(
+            f"{imports[lib]:.1f}" + ("" if lib == "pkcache" else f" ({imports[lib] / base:.1f}x)") for lib in libraries
+        )
+        + " |",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and smaller data (about 95 s)")
@@ -421,40 +476,16 @@ def main() -> None:
             print_medians(f"{'quick' if args.quick else 'full'} run, medians of {rounds} rounds", results, "pkcache")
             print(reference)
             return
-        race_keys = 50 if args.quick else 200
-        races = {}
-        for library in libraries:
-            directory = scratch / f"race-{library}"
-            directory.mkdir()
-            races[library] = race(library, str(directory), race_keys, timeout=30 if args.quick else 120)
-        stability = {}
-        for library in libraries:
-            directory = scratch / f"stable-{library}"
-            directory.mkdir()
-            stability[library] = stable_across_processes(library, str(directory))
-        imports = {library: import_ms(library, 5 if args.quick else 15) for library in libraries}
+        untimed = untimed_rows(libraries, scratch, quick=args.quick)
+        # Against the two peers closest to it; cachier and joblib are many times slower.
+        peers = [library for library in ("pkcache", "plain", "diskcache") if library in libraries]
+        if peers[:1] == ["pkcache"] and len(peers) > 1:
+            reference += paired_hits(peers, scratch, 8 if args.quick else 24, 2000 if args.quick else 10_000)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
     print_medians(f"{'quick' if args.quick else 'full'} run, medians of {rounds} rounds", results, "pkcache")
-    print(
-        f"| {len(races) and 4} processes racing on {race_keys} cold keys: duplicate body runs | "
-        + " | ".join(races[lib] for lib in libraries)
-        + " |"
-    )
-    print(
-        "| another interpreter, another PYTHONHASHSEED, dict built in another order | "
-        + " | ".join(stability[lib] for lib in libraries)
-        + " |"
-    )
-    base = imports["pkcache"]
-    print(
-        "| `import` time (ms) | "
-        + " | ".join(
-            f"{imports[lib]:.1f}" + ("" if lib == "pkcache" else f" ({imports[lib] / base:.1f}x)") for lib in libraries
-        )
-        + " |"
-    )
+    print("\n".join(untimed))
     print("\nRatios in parentheses are each library's figure divided by pkcache's (above 1: pkcache is faster).")
     print(reference)
 
