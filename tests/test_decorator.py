@@ -510,6 +510,27 @@ def test_mmap_mode_returns_large_arrays_memory_mapped(cache: pkcache.Cache) -> N
     assert ramp(10)[3] == 3.0  # small results are read as usual
 
 
+def test_a_mapped_result_outlives_the_replacement_and_removal_of_its_entry(cache: pkcache.Cache) -> None:
+    np = pytest.importorskip("numpy")
+    offset = [0.0]
+
+    @cache.cached(mmap_mode="r")
+    def ramp(n: int) -> Any:
+        return np.arange(n, dtype=np.float64) + offset[0]
+
+    ramp(500_000)
+    mapped = ramp(500_000)
+    offset[0] = 1.0
+    assert ramp.refresh(500_000)[0] == 1.0  # a new file replaces the entry
+    assert ramp(500_000)[0] == 1.0
+    ramp.cache_clear()
+    offset[0] = 2.0
+    assert ramp(500_000)[0] == 2.0
+    assert ramp(500_000)[0] == 2.0
+    # Entries are never rewritten in place: the first mapping still sees the first result.
+    np.testing.assert_array_equal(mapped, np.arange(500_000, dtype=np.float64))
+
+
 def test_an_unknown_option_is_named_at_decoration(cache: pkcache.Cache) -> None:
     with pytest.raises(TypeError, match=r"unknown option.*ttll"):
         pkcache.cached(ttll=5)  # type: ignore[call-overload]
