@@ -393,7 +393,7 @@ def untimed_rows(libraries: list[str], scratch: Path, *, quick: bool) -> list[st
     for library in libraries:
         directory = scratch / f"race-{library}"
         directory.mkdir()
-        races[library] = race(library, str(directory), race_keys, timeout=30 if quick else 120)
+        races[library] = race(library, str(directory), race_keys, timeout=10 if quick else 120)
     stability = {}
     for library in libraries:
         directory = scratch / f"stable-{library}"
