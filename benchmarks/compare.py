@@ -8,8 +8,8 @@ so that machine noise hits all alike; the table shows medians and each one's rat
 Below it come what the machine itself did in the same run (raw hashing, copying and
 reading speeds, the floor they set for the large-array hit, and what creating a small
 file cost before each miss run), since every row moves with them, and small hits timed
-against the closest peers in alternating pairs, which noise moves less. Start it at least five
-minutes after removing many files (see ``remove_large_files``).
+against the closest peers in alternating pairs, which noise moves less. Start it at
+least five minutes after removing many files (see ``remove_large_files``).
 """
 
 from __future__ import annotations
