@@ -15,9 +15,7 @@ least five minutes after removing many files (see ``remove_large_files``).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
-import mmap
 import os
 import shutil
 import statistics
@@ -313,18 +311,6 @@ def remove_large_files(directory: Path, smallest: int = 1 << 20) -> None:
                 pass
 
 
-def new_memory(size: int) -> mmap.mmap:
-    """Fresh private anonymous memory, in huge pages where the kernel gives them on request
-    (the cheapest way to fault in new memory here: 4 KiB pages cost three times as much).
-    Private, because ``mmap.mmap(-1, n)`` alone is shared memory, which gets no huge pages."""
-    memory = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    advice = getattr(mmap, "MADV_HUGEPAGE", None)
-    if advice is not None:
-        with contextlib.suppress(OSError):  # huge pages switched off: 4 KiB pages it is
-            memory.madvise(advice)
-    return memory
-
-
 def reference_speeds(directory: Path, megabytes: int, repeat: int) -> str:
     """This machine's raw speeds in this run (medians, GB/s), and the floor they set for a large hit.
 
@@ -334,6 +320,8 @@ def reference_speeds(directory: Path, megabytes: int, repeat: int) -> str:
     """
     import blake3
     import numpy as np
+
+    from pkcache._memory import allocate  # the memory a hit reads a large result into
 
     data = np.random.default_rng(2).integers(0, 255, megabytes << 20, dtype=np.uint8)
     target = np.empty_like(data)
@@ -350,7 +338,7 @@ def reference_speeds(directory: Path, megabytes: int, repeat: int) -> str:
         "memory copy": timed(lambda: np.copyto(target, data), repeat),
         "read from the page cache": timed(lambda: read(memoryview(target)), repeat),
         # What a hit does: the result's memory is new each time, and faulting it in costs.
-        "read into new memory": timed(lambda: read(new_memory(data.nbytes)), repeat),
+        "read into new memory": timed(lambda: read(allocate(data.nbytes)), repeat),
     }
     path.unlink()
     cells = [f"{name} {data.nbytes / took / 1e9:.2f}" for name, took in seconds.items()]
