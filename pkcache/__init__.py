@@ -15,6 +15,7 @@ from ._errors import (
     MissingDependencyError,
     PkcacheError,
     StoreError,
+    UncacheableFunctionError,
     UnhashableArgumentError,
 )
 from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
@@ -46,6 +47,7 @@ __all__ = [
     "MissingDependencyError",
     "PkcacheError",
     "StoreError",
+    "UncacheableFunctionError",
     "UnhashableArgumentError",
     "VerifyReport",
     "__version__",

@@ -78,6 +78,30 @@ class Cache:
     def __repr__(self) -> str:
         return f"pkcache.Cache({self.location!r})"
 
+    def __reduce__(self) -> Any:
+        # Location and options only: the worker opens its own store on first use.
+        from ._pickling import reduce_cache
+
+        return reduce_cache(self)
+
+    def pickle_location(self) -> str:
+        """The location a worker process opens: the directory, or the URL as given."""
+        return self.url if self.url is not None else str(self.directory)
+
+    def settings(self) -> dict[str, Any]:
+        """The options this cache was made with, as ``Cache(...)`` takes them."""
+        secret, secret_file = self._secret
+        return {
+            "max_size": self.limits.max_size,
+            "max_entries": self.limits.max_entries,
+            "ttl": self.limits.ttl,
+            "policy": self.limits.policy,
+            "lock_timeout": self.lock_timeout,
+            "durable": self.durable,
+            "secret": secret,
+            "secret_file": secret_file,
+        }
+
     @property
     def signer(self) -> Signer:
         """The entry signer, made from the user's secret on first use."""

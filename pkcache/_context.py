@@ -7,6 +7,7 @@ stores and locks; this is where keys, the entry codec, a store and the policies 
 from __future__ import annotations
 
 import functools
+import marshal
 import pickle
 import sys
 import time
@@ -16,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 from . import _codec
 from ._binding import ArgumentBinder, summarize
 from ._errors import EntryError, UnhashableArgumentError
-from ._identity import code_fingerprint, dependencies, folder_name, function_name, global_reads
-from ._keys import ATOMIC_TYPES, PICKLING_ERRORS, PROTOCOL, ArgumentHasher, new_hash
+from ._fingerprint import fingerprint
+from ._identity import folder_name, global_reads
+from ._keys import ATOMIC_TYPES, MARSHAL_VERSION, PICKLING_ERRORS, ArgumentHasher, new_hash
 from ._log import Warnings, logger
 from ._pruning import PruneReport, prune
 from ._reports import CacheInfo
@@ -58,16 +60,16 @@ class FunctionContext:
         self.warn = warn
         self.binder = binder
         self.namespace = folder_name(name)
-        self.depends = dependencies(func, options.depends_on)
-        # The version folder changes with the code (the function's and the functions it
-        # depends on) and with version=, so old results are misses after an edit, yet
-        # come back if the edit is reverted.
-        fingerprint = new_hash(code_fingerprint(func).encode())
-        for dep in self.depends:
-            fingerprint.update(f"\0{function_name(dep)}:{code_fingerprint(dep)}".encode())
-        fingerprint.update(f"\0{options.version!r}".encode())
-        self.version = "v-" + fingerprint.hexdigest()[:16]
-        self._prefix_bytes = f"pkcache-key-1\0{name}\0{self.version}\0".encode()
+        # The version folder changes with the code (the function's, its layers', the
+        # functions it captures or calls) and with version=, so old results are misses
+        # after an edit, yet come back if the edit is reverted. Captured data goes into
+        # every key instead: functions made by one factory share a version.
+        found = fingerprint(func, options.depends_on, options.version)
+        self.version = found.code
+        self.helpers = found.helpers
+        self.watch = found.watch
+        self._prefix_bytes = b"pkcache-key-2\0%s\0%s\0%s\0" % (name.encode(), self.version.encode(), found.values)
+        self._prefix_plain = self._prefix_bytes + b"m"
         self._key_func = options.key
         self._values = self.binder.values
         self._ttl = options.ttl
@@ -83,18 +85,17 @@ class FunctionContext:
         self.usage = UsageRecorder()
         self.manifest_written = False
         self._next_sweep_ask = 0.0
-        if getattr(func, "__module__", None) == "__main__":
-            # Scripts and notebooks: where a global set in one cell and read in another
-            # gives stale results. (Module constants of libraries are left alone.)
-            reads = global_reads(func)
-            if reads:
-                logger.warning(
-                    "pkcache: %s() reads the global variable(s) %s, which are not part of its cache key: "
-                    "a new value will not make its stored results misses. Pass them as arguments, or "
-                    "bump version= when they change.",
-                    self.name,
-                    ", ".join(reads),
-                )
+        # Scripts and notebooks: where a global set in one cell and read in another gives
+        # stale results. (Module constants of libraries are left alone.)
+        reads = sorted({name for f in found.main_functions for name in global_reads(f)})
+        if reads:
+            logger.warning(
+                "pkcache: %s() reads the global variable(s) %s, which are not part of its cache key: "
+                "a new value will not make its stored results misses. Pass them as arguments, or "
+                "bump version= when they change.",
+                self.name,
+                ", ".join(reads),
+            )
 
     # -- keys -------------------------------------------------------------------------
 
@@ -102,10 +103,11 @@ class FunctionContext:
         key_func = self._key_func
         values = key_func(*args, **kwargs) if key_func is not None else self._values(args, kwargs)
         if type(values) is tuple and ATOMIC_TYPES.issuperset(map(type, values)):
-            # Plain values pickle canonically already: one hash over prefix and pickle.
+            # Plain values: one hash over the prefix and their canonical bytes (see _keys).
             # (digest().hex(): blake3's own hexdigest() costs a quarter of a microsecond more.)
-            return new_hash(self._prefix_bytes + pickle.dumps(values, PROTOCOL)).digest().hex()  # type: ignore[no-any-return]
-        canonical = ArgumentHasher(new_hash(self._prefix_bytes))
+            plain = marshal.dumps(values, MARSHAL_VERSION)
+            return new_hash(self._prefix_plain + plain).digest().hex()  # type: ignore[no-any-return]
+        canonical = ArgumentHasher(new_hash(self._prefix_bytes + b"p"))
         try:
             canonical.feed(values)
         except PICKLING_ERRORS as exc:
@@ -266,7 +268,7 @@ class FunctionContext:
         manifest = {
             "name": self.name,
             "current_version": self.version,
-            "depends_on": [function_name(d) for d in self.depends],
+            "depends_on": self.helpers,
             **self.options.limits.describe(),
         }
         recorded = store.read_manifest(self.namespace) or {}

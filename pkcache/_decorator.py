@@ -7,10 +7,12 @@ import os
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from . import _usage
+from ._errors import UncacheableFunctionError
 from ._identity import function_name
 from ._log import Warnings
 from ._reports import CacheInfo
@@ -56,6 +58,13 @@ class CachedFunction(Generic[P, R]):
     def __repr__(self) -> str:
         return f"<pkcache.cached {self.name}>"
 
+    def __reduce__(self) -> Any:
+        # By name when importable, else by value: options and store location, never
+        # the open files, mappings and locks of this process (see _pickling).
+        from ._pickling import reduce_function
+
+        return reduce_function(self)
+
     # -- resolution -------------------------------------------------------------------
 
     def _build_context(self) -> FunctionContext:
@@ -68,27 +77,52 @@ class CachedFunction(Generic[P, R]):
         return context
 
     def _resolve(self) -> FunctionContext | None:
-        """Build the per-function context on first call; None when the cache is off or unusable."""
+        """Build the per-function context on first call, and again after its code changed.
+
+        None when the cache is off or unusable. A context is rebuilt when what its
+        fingerprint was taken from changed in this process: a notebook cell redefined a
+        helper, autoreload replaced the code, a captured variable was rebound.
+        """
         with _RESOLVE_LOCK:  # threads making their first calls at once resolve it once
+            self._forget_if_changed()
             if self._context is None and not self._bypass:
                 self._bypass = _disabled()
                 if not self._bypass:
                     try:
                         self._context = self._admin_context or self._build_context()
+                    except UncacheableFunctionError as exc:
+                        exc.function = self.name
+                        self._warn("setup", "%s; running it uncached", exc)
+                        self._bypass = True
                     except OSError as exc:  # e.g. no secret can be created: run uncached
                         self._warn("setup", "cannot use the cache for %s, running uncached: %s", self.name, exc)
                         self._bypass = True
             return self._context
 
+    def _forget_if_changed(self) -> None:
+        for attribute in ("_context", "_admin_context"):
+            context: FunctionContext | None = getattr(self, attribute)
+            if context is not None and context.watch.changed():
+                context.flush_usage()
+                setattr(self, attribute, None)
+
     def _require_context(self) -> FunctionContext:
         # The management methods work even with PKCACHE_DISABLE set: they inspect and
         # clear what is on disk, they never store. Their context is kept apart so that
         # calling one does not switch caching on for a disabled function.
-        if self._context is not None:
-            return self._context
+        context = self._context
+        if context is not None and not context.watch.changed():
+            return context
         with _RESOLVE_LOCK:
+            self._forget_if_changed()
+            if self._context is not None:
+                return self._context
             if self._admin_context is None:
-                self._admin_context = self._build_context()
+                try:
+                    self._admin_context = self._build_context()
+                except UncacheableFunctionError as exc:
+                    exc.function = self.name
+                    raise
             return self._admin_context
 
     def flush_usage(self) -> None:
@@ -120,7 +154,9 @@ class CachedFunction(Generic[P, R]):
     # -- the public surface -----------------------------------------------------------
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        context = self._context or self._resolve()
+        context = self._context
+        if context is None or context.watch.changed():
+            context = self._resolve()
         if context is None:
             return self.__wrapped__(*args, **kwargs)
         key = context.key(args, kwargs)
@@ -132,7 +168,7 @@ class CachedFunction(Generic[P, R]):
 
     def refresh(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the body, store its result (replacing any stored one) and return it."""
-        context = self._context or self._resolve()
+        context = self._resolve()
         if context is None:
             return self.__wrapped__(*args, **kwargs)
         return self._compute(context, context.key(args, kwargs), args, kwargs, force=True)  # type: ignore[no-any-return]
@@ -185,7 +221,9 @@ class AsyncCachedFunction(CachedFunction[P, R]):
             inspect.markcoroutinefunction(self)
 
     async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:  # type: ignore[override]
-        context = self._context or self._resolve()
+        context = self._context
+        if context is None or context.watch.changed():
+            context = self._resolve()
         if context is None:
             return await self.__wrapped__(*args, **kwargs)  # type: ignore[misc]
         key = context.key(args, kwargs)
@@ -196,7 +234,7 @@ class AsyncCachedFunction(CachedFunction[P, R]):
         return await self._compute_async(context, key, args, kwargs, force=False)
 
     async def refresh(self, *args: P.args, **kwargs: P.kwargs) -> Any:  # type: ignore[override]
-        context = self._context or self._resolve()
+        context = self._resolve()
         if context is None:
             return await self.__wrapped__(*args, **kwargs)  # type: ignore[misc]
         return await self._compute_async(context, context.key(args, kwargs), args, kwargs, force=True)
@@ -231,6 +269,13 @@ class BoundCachedFunction(Generic[R]):
     def __call__(self, *args: Any, **kwargs: Any) -> R:
         return self.__func__(self.__self__, *args, **kwargs)
 
+    def __reduce__(self) -> Any:
+        return (BoundCachedFunction, (self.__func__, self.__self__))
+
+    @property
+    def name(self) -> str:
+        return self.__func__.name
+
     def refresh(self, *args: Any, **kwargs: Any) -> R:
         return self.__func__.refresh(self.__self__, *args, **kwargs)
 
@@ -263,10 +308,19 @@ def _is_coroutine_function(func: object) -> bool:
 
 
 def wrap(func: Callable[P, R], options: Options, cache: Cache | None) -> CachedFunction[P, R]:
-    """Return the cached version of ``func``; staticmethod and classmethod objects keep their kind."""
+    """Return the cached version of ``func``; staticmethod and classmethod objects keep their kind.
+
+    A bound method (``cached(obj.method)``) and a callable object are cached as their
+    function with the instance as first argument, so the instance is part of every key.
+    """
     if isinstance(func, (staticmethod, classmethod)):
         inner = wrap(func.__func__, options, cache)
         return type(func)(inner)  # type: ignore[return-value]
+    if isinstance(func, types.MethodType):
+        return BoundCachedFunction(wrap(func.__func__, options, cache), func.__self__)  # type: ignore[return-value]
+    call = getattr(type(func), "__call__", None)  # noqa: B004 - the class's, not the instance's
+    if not isinstance(func, (type, types.FunctionType, functools.partial)) and isinstance(call, types.FunctionType):
+        return BoundCachedFunction(wrap(call, options, cache), func)  # type: ignore[return-value]
     if _is_coroutine_function(func):
         return AsyncCachedFunction(func, options, cache)
     return CachedFunction(func, options, cache)

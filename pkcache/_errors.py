@@ -32,6 +32,29 @@ class UnhashableArgumentError(PkcacheError, TypeError):
         )
 
 
+class UncacheableFunctionError(PkcacheError, TypeError):
+    """A function captures a value that cannot be fingerprinted, so its results cannot be keyed soundly.
+
+    Calls of such a function run uncached (with one warning); ``cache_key()`` and the
+    other methods that need a key raise this.
+    """
+
+    def __init__(self, variable: str, kind: str, reason: str, function: str = "") -> None:
+        super().__init__(variable, kind, reason, function)
+        self.variable = variable
+        self.kind = kind
+        self.reason = reason
+        self.function = function
+
+    def __str__(self) -> str:
+        who = f"{self.function}()" if self.function else "the function"
+        return (
+            f"cannot cache {who}: it captures {self.variable} (a {self.kind}), which cannot be fingerprinted "
+            f"({self.reason}), so results computed with another value could not be told apart; pass it as an "
+            f"argument (with ignore= if it does not change the result) or make it picklable"
+        )
+
+
 class EntryError(PkcacheError):
     """A stored entry cannot be used; the reader treats it as a miss."""
 

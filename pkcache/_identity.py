@@ -1,12 +1,13 @@
-"""Name a function the same way in every process, and fingerprint what its code does."""
+"""Name a function the same way in every process, and find the globals it reads."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -15,16 +16,26 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 def function_name(func: Callable[..., Any]) -> str:
     """Return ``module.qualname``, or ``script.py:qualname`` for a function of a ``__main__`` script.
 
-    A script's folder is left out so that the name is the same on every machine. In a
+    A script's folder is left out so that the name is the same on every machine. A
+    script's functions are ``script.py:name`` in worker processes too, where
+    ``multiprocessing`` (spawn, forkserver) imports the script as ``__mp_main__``. In a
     notebook the kernel names cells after temporary files that change on every run: the
     notebook's own path (``JPY_SESSION_NAME``, set by Jupyter) names them instead, so a
     cell's function keeps its results across kernel restarts, and two notebooks do not
-    share a ``load()``.
+    share a ``load()``. A ``functools.partial`` is named after its function (its
+    arguments go into the keys), a callable object after its class.
     """
+    while isinstance(func, functools.partial):
+        func = func.func
+    if isinstance(func, types.MethodType):
+        func = func.__func__
+    qualname = getattr(func, "__qualname__", None)
+    if not isinstance(qualname, str):  # a callable object: named after its class
+        return function_name(type(func))
     module = getattr(func, "__module__", None) or "__main__"
-    qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
-    if module == "__main__":
-        main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if module in _MAIN_MODULES:
+        namespace = getattr(func, "__globals__", None) or vars(sys.modules.get(module) or sys.modules["__main__"])
+        main_file = namespace.get("__file__")
         label = os.path.basename(main_file) if main_file else os.environ.get("JPY_SESSION_NAME") or "__main__"
         return f"{label}:{qualname}"
     return f"{module}.{qualname}"
@@ -69,126 +80,15 @@ def _new_hash() -> Any:
     return new_hash()
 
 
-def _feed_const(hasher: Any, const: object) -> None:
-    if isinstance(const, types.CodeType):
-        hasher.update(b"code:")
-        _feed_code(hasher, const)
-    elif isinstance(const, tuple):
-        hasher.update(b"tuple:%d:" % len(const))
-        for item in const:
-            _feed_const(hasher, item)
-    elif isinstance(const, frozenset):
-        # Set constants (``x in {"a", "b"}``) iterate in PYTHONHASHSEED order: sort them.
-        parts = []
-        for item in const:
-            sub = _new_hash()
-            _feed_const(sub, item)
-            parts.append(sub.digest())
-        hasher.update(b"frozenset:%d:" % len(parts) + b"".join(sorted(parts)))
-    else:
-        text = f"{type(const).__name__}:{const!r}".encode("utf-8", "surrogatepass")
-        hasher.update(b"%d:" % len(text) + text)
+_MAIN_MODULES = ("__main__", "__mp_main__")
 
 
-def _feed_code(hasher: Any, code: types.CodeType) -> None:
-    # What the code does, not where it sits: bytecode, constants and names, but no
-    # line numbers, positions or file names, so moving a function or adding a comment
-    # above it keeps its fingerprint.
-    for raw in (code.co_code, getattr(code, "co_exceptiontable", b"")):
-        hasher.update(b"%d:" % len(raw) + raw)
-    for names in (code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars):
-        text = "\0".join(names).encode()
-        hasher.update(b"%d:" % len(text) + text)
-    counts = (code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount, code.co_flags)
-    hasher.update(repr(counts).encode())
-    for const in code.co_consts:
-        _feed_const(hasher, const)
+def is_main_module(module: str) -> bool:
+    """True for the module of a script or notebook (``__mp_main__`` in multiprocessing's workers)."""
+    return module in _MAIN_MODULES
 
 
-def code_fingerprint(func: Callable[..., Any]) -> str:
-    """Return a hex digest of the function's bytecode, constants and closure values."""
-    import importlib.util
-
-    hasher = _new_hash()
-    hasher.update(importlib.util.MAGIC_NUMBER)
-    code = getattr(func, "__code__", None)
-    if code is None:  # a builtin or a callable object: name it, there is no code to read
-        hasher.update(repr(type(func)).encode())
-        return str(hasher.hexdigest())
-    _feed_code(hasher, code)
-    _feed_value(hasher, getattr(func, "__defaults__", None))
-    _feed_value(hasher, getattr(func, "__kwdefaults__", None))
-    # A closure's captured values change what the function returns (a factory that
-    # makes one cached function per setting), so they are part of its fingerprint.
-    for cell in getattr(func, "__closure__", None) or ():
-        try:
-            value = cell.cell_contents
-        except ValueError:  # an empty cell: the enclosing variable is not bound yet
-            hasher.update(b"empty-cell")
-            continue
-        _feed_value(hasher, value)
-    return str(hasher.hexdigest())
-
-
-def _feed_value(hasher: Any, value: object) -> None:
-    from ._keys import PICKLING_ERRORS, ArgumentHasher
-
-    value_hasher = ArgumentHasher(_new_hash())
-    try:
-        value_hasher.feed(value)
-    except PICKLING_ERRORS:  # e.g. a captured lock or lambda: fall back to its type
-        hasher.update(repr(type(value)).encode())
-    else:
-        hasher.update(value_hasher.hexdigest().encode())
-
-
-def _referenced_names(code: types.CodeType) -> Iterator[str]:
-    yield from code.co_names
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            yield from _referenced_names(const)
-
-
-def _package(func: Callable[..., Any]) -> str:
-    return str(getattr(func, "__module__", None) or "__main__").split(".")[0]
-
-
-def _unwrap(value: object) -> object:
-    # A cached helper is tracked by the code of the function it wraps.
-    wrapped = getattr(value, "__wrapped__", None)
-    return wrapped if isinstance(wrapped, types.FunctionType) else value
-
-
-def dependencies(func: Callable[..., Any], explicit: tuple[Callable[..., Any], ...] = ()) -> list[types.FunctionType]:
-    """Return the functions whose code ``func``'s results depend on, besides its own.
-
-    That is every function in ``explicit`` (``depends_on=``), and every module-level
-    function of ``func``'s own top-level package that ``func``, a nested function, or
-    such a function refers to by a global name, transitively. Methods, functions of
-    other packages, functions reached as attributes (``module.helper``) and functions
-    passed as arguments are not found: list those in ``depends_on``.
-    """
-    package = _package(func)
-    found: dict[int, types.FunctionType] = {}
-    pending: list[object] = [func, *(_unwrap(f) for f in explicit)]
-    for item in explicit:
-        target = _unwrap(item)
-        if isinstance(target, types.FunctionType):
-            found[id(target)] = target
-    while pending:
-        current = pending.pop()
-        code = getattr(current, "__code__", None)
-        namespace = getattr(current, "__globals__", None)
-        if code is None or namespace is None:
-            continue
-        for name in _referenced_names(code):
-            value = _unwrap(namespace.get(name))
-            if (
-                isinstance(value, types.FunctionType)
-                and value is not func
-                and id(value) not in found
-                and _package(value) == package
-            ):
-                found[id(value)] = value
-                pending.append(value)
-    return sorted(found.values(), key=lambda f: (function_name(f), id(f)))
+def module_package(func: object) -> str:
+    """Return the top-level package ``func`` belongs to; a script's or notebook's is ``__main__``."""
+    package = str(getattr(func, "__module__", None) or "__main__").partition(".")[0]
+    return "__main__" if package in _MAIN_MODULES else package

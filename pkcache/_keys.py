@@ -1,33 +1,93 @@
 """Turn call arguments into a key that is the same in every process, on every run.
 
-The arguments are pickled (protocol 5) into a hash instead of into memory. Containers
-whose iteration order depends on insertion or on ``PYTHONHASHSEED`` (dicts, sets,
-frozensets) are replaced, wherever they occur in the object graph, by their items in a
-canonical order. Large buffers (numpy arrays and the like) reach the hash out-of-band,
-without being copied into the pickle stream.
+The rule: two calls share a key only if their arguments are indistinguishable to the
+function. A miss costs a recomputation; a wrong hit silently returns another call's
+result, so wherever an exact canonical form is not known the full pickle is used.
+
+- Plain values (str, bytes, numbers, None and tuples of them) key by value.
+- Everything else is pickled (protocol 5) into a hash by a pickler without a memo, so
+  that sharing of equal immutable objects never changes a key; mutable objects are
+  tracked by identity instead (``f(x, x)`` passes one list twice, which the body can
+  tell from two equal lists).
+- Dicts and sets, subclasses included, are pickled with their items in a canonical
+  order, and nothing else changes: a subclass keeps its class, attributes, slots and
+  custom reduce. ``OrderedDict`` keeps its order, because its equality does.
+- numpy arrays and pandas objects have canonical forms of their own (``_arrays``).
+
+Large buffers reach the hash out-of-band, without being copied into the pickle stream.
 """
 
 from __future__ import annotations
 
 import collections
+import copyreg
+import functools
 import io
 import pickle
+import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
 import blake3
 
 PROTOCOL = 5
+# ``marshal`` format 2 has no memo (unlike pickle and later marshal formats): equal plain
+# values give equal bytes however they are shared or interned.
+MARSHAL_VERSION = 2
 
-# Exact types whose protocol-5 pickle is already canonical; a call whose arguments are
-# all of these takes the fast path (one ``pickle.dumps``).
+# Exact types that key by value through ``marshal``; a call whose arguments are all of
+# these takes the fast path.
 ATOMIC_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
 
 # Errors pickle raises for objects it cannot serialize (lambdas, open files, generators,
 # local classes). AttributeError is "Can't pickle local object" before Python 3.14.
-PICKLING_ERRORS = (pickle.PicklingError, TypeError, AttributeError, RecursionError)
+PICKLING_ERRORS = (pickle.PicklingError, TypeError, AttributeError, RecursionError, ValueError)
 
 _HASH = blake3.blake3
+
+# Tags of the canonical forms, written as persistent ids: a persistent id has its own
+# opcode, so no ordinary value pickles the same as one of these. (The kinds below tag
+# their own forms too; all these numbers differ.)
+FRAME, SERIES, INDEX, RANGE_INDEX = range(20, 24)
+REF, REDUCE, FUNCTION, CLASS, STRINGS = range(30, 35)
+
+
+# Exact types whose objects cannot change: they key by value, and one object passed
+# twice keys as two equal ones. Every other object is tracked by identity.
+_IMMUTABLE = frozenset(
+    {
+        *ATOMIC_TYPES,
+        tuple,
+        frozenset,
+        range,
+        slice,
+        type(Ellipsis),
+        type(NotImplemented),
+        type,
+        types.FunctionType,
+        types.BuiltinFunctionType,
+        types.ModuleType,
+    }
+)
+# The same for types of modules that need not be imported to be named here.
+_IMMUTABLE_NAMES = frozenset(
+    {
+        ("datetime", "date"),
+        ("datetime", "datetime"),
+        ("datetime", "time"),
+        ("datetime", "timedelta"),
+        ("datetime", "timezone"),
+        ("decimal", "Decimal"),
+        ("fractions", "Fraction"),
+        ("uuid", "UUID"),
+        ("pathlib", "PurePosixPath"),
+        ("pathlib", "PureWindowsPath"),
+        ("pathlib", "PosixPath"),
+        ("pathlib", "WindowsPath"),
+    }
+)
+_PLAIN = frozenset({str, bytes, int, float, bool, type(None), tuple})
 
 
 def _sort_key_for(items: list[Any]) -> Callable[[Any], Any] | None:
@@ -38,75 +98,208 @@ def _sort_key_for(items: list[Any]) -> Callable[[Any], Any] | None:
     return canonical_bytes
 
 
-def _column_digest(values: Any) -> bytes:
-    """Digest one column's values: numeric ones as raw memory, strings joined, others pickled."""
-    import numpy as np
-
-    hasher = _HASH(max_threads=_HASH.AUTO)
-    dtype = getattr(values, "dtype", None)
-    hasher.update(str(dtype).encode() + b"\0")
-    if isinstance(values, np.ndarray) and values.dtype.kind in "biufcmM":
-        hasher.update(np.ascontiguousarray(values).reshape(-1).view(np.uint8).data)
-        return hasher.digest()
-    if isinstance(values, np.ndarray) and values.dtype.kind == "O":
-        try:
-            joined = "\0".join(values.tolist())
-        except TypeError:  # not all strings: pickled element by element below
-            joined = None
-        # Joined with NUL, the strings are told apart as long as none contains NUL.
-        if joined is not None and joined.count("\0") == max(len(values) - 1, 0):
-            hasher.update(b"str:%d:" % len(values))
-            hasher.update(joined.encode("utf-8", "surrogatepass"))
-            return hasher.digest()
-    hasher.update(canonical_bytes(values))
-    return hasher.digest()
+def _sorted(items: list[Any], key: Callable[[Any], Any] | None = None) -> list[Any]:
+    """Sort hashable items canonically (by their canonical bytes when types are mixed)."""
+    order = _sort_key_for([key(i) for i in items] if key is not None else items)
+    if order is None:
+        return sorted(items, key=key)
+    if key is None:
+        return sorted(items, key=order)
+    return sorted(items, key=lambda item: order(key(item)))
 
 
-def _pandas_digest(obj: Any) -> bytes | None:
-    """Digest a DataFrame or Series by column, or None for other pandas objects."""
-    kind = type(obj).__name__
-    if kind == "DataFrame":
-        columns = [_column_digest(obj.iloc[:, i].to_numpy()) for i in range(obj.shape[1])]
-        labels = canonical_bytes(list(obj.columns))
-    elif kind == "Series":
-        columns = [_column_digest(obj.to_numpy())]
-        labels = canonical_bytes(obj.name)
-    else:
+# What the pickler does with each type. Up to _FORMS_OF_VALUES, objects that cannot
+# change: never tracked by identity. From _TRACKED on, objects tracked by identity.
+PLAIN, IMMUTABLE = 0, 1  # pickled as pickle would
+FROZEN, FROZENSET, NUMPY_DTYPE, PANDAS_DTYPE = 2, 3, 4, 5  # canonical forms of values
+_TRACKED = 10
+MUTABLE, DICT, SET, DICT_SUBCLASS, SET_SUBCLASS, ARRAY, PANDAS = range(_TRACKED, _TRACKED + 7)
+
+
+_KNOWN: dict[type, int] = {}  # the kind of each type met, worked out once per type
+
+
+def _classify(kind: type) -> int:
+    if kind in _PLAIN:
+        return PLAIN
+    if kind is dict:
+        return DICT
+    if kind is set:
+        return SET
+    if kind is frozenset:
+        return FROZENSET
+    if kind in _IMMUTABLE or (kind.__module__, kind.__qualname__) in _IMMUTABLE_NAMES:
+        return IMMUTABLE
+    if kind in copyreg.dispatch_table:
+        return MUTABLE  # pickled by its registered reducer, as pickle would
+    if _never_rebinds(kind):
+        return FROZEN
+    if issubclass(kind, collections.OrderedDict):
+        return MUTABLE  # its order is part of its equality: pickled as it is
+    if issubclass(kind, dict):
+        return DICT_SUBCLASS
+    if issubclass(kind, (set, frozenset)):
+        plain_reduce = kind.__reduce__ in (set.__reduce__, frozenset.__reduce__)
+        # A reduce of its own may order its items meaningfully: left as it is.
+        return SET_SUBCLASS if plain_reduce and kind.__reduce_ex__ is object.__reduce_ex__ else MUTABLE
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        if kind is numpy.ndarray or kind is numpy.memmap:
+            return ARRAY
+        if issubclass(kind, numpy.dtype):
+            return NUMPY_DTYPE
+        if issubclass(kind, numpy.generic):
+            return IMMUTABLE
+    module = kind.__module__ or ""
+    if module.partition(".")[0] == "pandas" and kind.__name__ in ("DataFrame", "Series", "Index", "RangeIndex"):
+        return PANDAS
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and issubclass(kind, pandas.api.extensions.ExtensionDtype):
+        return PANDAS_DTYPE
+    return MUTABLE
+
+
+def _never_rebinds(kind: type) -> bool:
+    """True for classes whose instances cannot change what they hold: named tuples, frozen
+    dataclasses, enums. (What they hold may be mutable; that is tracked in its turn.)"""
+    if type(kind).__name__ in ("EnumType", "EnumMeta"):
+        return True
+    if issubclass(kind, tuple):
+        return all(vars(c).get("__slots__", None) == () for c in kind.__mro__[: kind.__mro__.index(tuple)])
+    params = getattr(kind, "__dataclass_params__", None)
+    return bool(getattr(params, "frozen", False))
+
+
+class CanonicalPickler(pickle.Pickler):
+    """A pickler whose stream is the same for indistinguishable values, whatever their history.
+
+    ``buffers`` receives large buffers (numpy arrays) out-of-band; without it they go
+    into the stream. ``functions``, when given, replaces every function, method, partial
+    and local class met by a token it returns (code fingerprinting uses it; arguments
+    pickle functions by reference, as pickle does).
+    """
+
+    def __init__(
+        self,
+        file: Any,
+        buffers: Callable[[memoryview], None] | None = None,
+        functions: Callable[[Any], Any] | None = None,
+    ) -> None:
+        super().__init__(file, PROTOCOL, buffer_callback=None if buffers is None else self._out_of_band)
+        self.fast = True  # no memo: see the module docstring; identity is tracked in _seen
+        self._buffers = buffers
+        self._functions = functions
+        self._seen: dict[int, int] = {}
+        self._keep: list[Any] = []  # holds what _seen counts, so that no id is reused meanwhile
+
+    def _out_of_band(self, buffer: pickle.PickleBuffer) -> bool:
+        assert self._buffers is not None
+        self._buffers(buffer.raw())
+        return False
+
+    def _track(self, obj: Any) -> Any:
+        """Return a reference to ``obj`` if it was pickled before, else note it and return None."""
+        index = self._seen.get(id(obj))
+        if index is not None:
+            return (REF, index)
+        self._seen[id(obj)] = len(self._keep)
+        self._keep.append(obj)
         return None
-    index = obj.index
-    if type(index).__name__ == "RangeIndex":
-        index_digest = canonical_bytes(("range", index.start, index.stop, index.step))
-    else:
-        index_digest = _column_digest(index.to_numpy())
-    return _HASH(b"".join([kind.encode(), labels, index_digest, *columns])).digest()
-
-
-_PANDAS_TYPES = frozenset({"DataFrame", "Series"})
-
-
-class _CanonicalPickler(pickle.Pickler):
-    """A pickler that writes dicts and sets in a canonical order wherever they occur."""
 
     def persistent_id(self, obj: Any) -> Any:
         kind = type(obj)
-        if kind.__name__ in _PANDAS_TYPES and kind.__module__.partition(".")[0] == "pandas":
-            # A frame's pickle goes element by element through this hook (slow) and its
-            # block layout depends on how it was built: hash it by columns instead.
-            digest = _pandas_digest(obj)
-            if digest is not None:
-                return ("pkcache:pandas", digest)
-        if kind is dict or (isinstance(obj, dict) and not isinstance(obj, collections.OrderedDict)):
-            keys = list(obj)
-            order = _sort_key_for(keys)
-            keys.sort(key=order)
-            items = tuple((k, obj[k]) for k in keys)
-            extra = getattr(obj, "default_factory", None) if kind is not dict else None
-            return ("pkcache:dict", None if kind is dict else kind, extra, items)
-        if kind is set or kind is frozenset:
-            elements = list(obj)
-            elements.sort(key=_sort_key_for(elements))
-            return ("pkcache:set", kind is frozenset, tuple(elements))
-        return None
+        if self._functions is not None and kind in _FUNCTION_TYPES:
+            return (FUNCTION, self._functions(obj))
+        what = _KNOWN.get(kind)
+        if what is None:
+            what = _KNOWN[kind] = _classify(kind)
+        if what == PLAIN:
+            return None
+        if what < _TRACKED:
+            return self._value_form(what, obj)
+        reference = self._track(obj)
+        if reference is not None:
+            return reference
+        return self._object_form(what, obj)
+
+    def _value_form(self, what: int, obj: Any) -> Any:
+        """The canonical form of an object that cannot change (None: as pickle writes it)."""
+        if what == IMMUTABLE:
+            if self._functions is not None and type(obj) is type and "<locals>" in obj.__qualname__:
+                return (CLASS, self._functions(obj))
+            return None
+        if what == FROZENSET:
+            return (SET, True, tuple(_sorted(list(obj))))
+        if what == NUMPY_DTYPE:
+            # numpy may share a dtype object between arrays or not: key it by its full
+            # description instead (byte order, unit, fields and metadata included).
+            from ._arrays import simple_dtype
+
+            simple = simple_dtype(obj)
+            if simple is not None:
+                return (NUMPY_DTYPE, simple)
+            _constructor, arguments, state = obj.__reduce__()
+            return (NUMPY_DTYPE, arguments, state)
+        # A pandas dtype keeps a cache of derived attributes in its state, filled as
+        # they are first read: keyed with it, equal dtypes would differ.
+        drop = ("_cache",) if what == PANDAS_DTYPE else ()
+        return _reduced(obj, is_set=False, copy_state=True, drop=drop)
+
+    def _object_form(self, what: int, obj: Any) -> Any:
+        """The canonical form of an object met for the first time (None: as pickle writes it)."""
+        if what == DICT:
+            return (DICT, tuple((k, obj[k]) for k in _sorted(list(obj))))
+        if what == SET:
+            return (SET, False, tuple(_sorted(list(obj))))
+        if what in (DICT_SUBCLASS, SET_SUBCLASS):
+            return _reduced(obj, is_set=what == SET_SUBCLASS)
+        if what == ARRAY:
+            from ._arrays import array_form
+
+            return array_form(obj, self._buffers)
+        if what == PANDAS:
+            from ._arrays import pandas_form
+
+            return pandas_form(obj, _digest)
+        return None  # pickled as pickle would, tracked by identity
+
+
+# What ``functions`` replaces, when given: everything callable that has code or names a callee.
+_FUNCTION_TYPES = frozenset(
+    {
+        types.FunctionType,
+        types.MethodType,
+        types.BuiltinFunctionType,
+        types.BuiltinMethodType,
+        types.MethodWrapperType,
+        types.WrapperDescriptorType,
+        types.MethodDescriptorType,
+        functools.partial,
+    }
+)
+
+
+def _reduced(obj: Any, *, is_set: bool, copy_state: bool = False, drop: tuple[str, ...] = ()) -> Any:
+    """A dict or set subclass as pickle would write it, with only its items put in canonical order.
+
+    ``copy_state`` pickles an immutable object's ``__dict__`` as a copy, so that the same
+    object met twice is not taken for one mutable dict passed twice.
+    """
+    reduced = obj.__reduce_ex__(PROTOCOL)
+    if not isinstance(reduced, tuple):
+        return None  # pickled by name: nothing to order
+    parts = list(reduced) + [None] * (6 - len(reduced))
+    constructor, arguments, state, list_items, dict_items, setter = parts
+    if is_set:
+        # set.__reduce__ is (class, (list of items,), state): only that list is reordered.
+        arguments = (_sorted(list(arguments[0])), *arguments[1:])
+    if copy_state and type(state) is dict:
+        state = {k: v for k, v in state.items() if k not in drop} or None
+    if list_items is not None:
+        list_items = list(list_items)
+    if dict_items is not None:
+        dict_items = _sorted(list(dict_items), key=lambda item: item[0])
+    return (REDUCE, constructor, arguments, state, list_items, dict_items, setter)
 
 
 class _HashSink:
@@ -117,35 +310,42 @@ class _HashSink:
 
 
 class ArgumentHasher:
-    """Hash one value canonically: the pickle stream and out-of-band buffers, separately."""
+    """Hash values canonically: the pickle stream and out-of-band buffers, separately."""
 
-    def __init__(self, prefix: Any) -> None:
+    def __init__(self, prefix: Any, functions: Callable[[Any], Any] | None = None) -> None:
         self._stream = prefix
         self._buffers: Any = None
+        self._functions = functions
 
-    def _take_buffer(self, buffer: pickle.PickleBuffer) -> bool:
+    def _take_buffer(self, raw: memoryview) -> None:
         if self._buffers is None:
             # Large buffers (arrays, frames) are hashed on every core, without a copy.
             self._buffers = _HASH(max_threads=_HASH.AUTO)
-        raw = buffer.raw()
         self._buffers.update(raw.nbytes.to_bytes(8, "little"))
         self._buffers.update(raw)
-        return False  # out-of-band: the buffer's bytes went into the hash, not the stream
 
     def feed(self, value: Any) -> None:
-        pickler = _CanonicalPickler(_HashSink(self._stream), PROTOCOL, buffer_callback=self._take_buffer)
-        pickler.dump(value)
+        CanonicalPickler(_HashSink(self._stream), self._take_buffer, self._functions).dump(value)
+
+    def digest(self) -> bytes:
+        if self._buffers is None:
+            return self._stream.digest()  # type: ignore[no-any-return]
+        return _HASH(self._stream.digest() + self._buffers.digest()).digest()
 
     def hexdigest(self) -> str:
-        if self._buffers is None:
-            return self._stream.digest().hex()  # type: ignore[no-any-return]
-        return _HASH(self._stream.digest() + self._buffers.digest()).digest().hex()
+        return self.digest().hex()
+
+
+def _digest(value: Any) -> bytes:
+    hasher = ArgumentHasher(new_hash())
+    hasher.feed(value)
+    return hasher.digest()
 
 
 def canonical_bytes(value: Any) -> bytes:
     """Return the canonical pickle of ``value`` (buffers in-band); used to order keys and elements."""
     sink = io.BytesIO()
-    _CanonicalPickler(sink, PROTOCOL).dump(value)
+    CanonicalPickler(sink).dump(value)
     return sink.getvalue()
 
 

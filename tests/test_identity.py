@@ -9,7 +9,14 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from pkcache._identity import code_fingerprint, folder_name, function_name
+from pkcache._fingerprint import fingerprint
+from pkcache._identity import folder_name, function_name
+
+
+def code_fingerprint(func: Any) -> str:
+    """Everything a key takes from the function: its code version and its captured data."""
+    found = fingerprint(func)
+    return found.code + found.values.hex()
 
 
 def define(source: str, name: str = "f", filename: str = "mod.py") -> Any:
@@ -53,10 +60,11 @@ def test_nested_functions_are_part_of_the_fingerprint() -> None:
 def test_set_constants_fingerprint_alike_under_any_hash_seed() -> None:
     code = textwrap.dedent(
         """
-        from pkcache._identity import code_fingerprint
+        import pkcache
+        @pkcache.cached
         def f(x):
             return x in {"alpha", "beta", "gamma", "delta"}
-        print(code_fingerprint(f))
+        print(f.cache_key(1))
         """
     )
     prints = {

@@ -1,0 +1,100 @@
+"""How cached functions and caches travel to worker processes: names, options and locations, never handles.
+
+A cached function importable by its name (``mylib.square``) pickles by reference, like any
+function: the worker imports the same cached function. A script's or notebook's
+function is reached by name where the worker has the same ``__main__`` (multiprocessing's
+fork, spawn and forkserver workers re-run or inherit the script) and otherwise rebuilt
+from its function, options, store location and name, pickled by value with cloudpickle
+(what loky, Dask and Ray use). Any other function (a closure, a lambda) is rebuilt the
+same way through the engine's own pickler. A ``Cache`` pickles as its location and
+options and opens its store lazily in the worker, one per location and process.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ._identity import is_main_module
+
+if TYPE_CHECKING:
+    from ._decorator import CachedFunction
+    from ._options import Options
+
+
+def _lookup(module_name: str, qualname: str) -> Any:
+    """Return the object ``module.qualname`` names in this process, or None."""
+    module = sys.modules.get(module_name)
+    if module is None and not is_main_module(module_name):
+        import importlib
+
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            return None
+    target: Any = module
+    for part in qualname.split("."):
+        target = getattr(target, part, None)
+        if target is None:
+            return None
+    return target
+
+
+def reduce_function(function: CachedFunction[Any, Any]) -> Any:
+    """The ``__reduce__`` of a cached function."""
+    module, qualname = function.__module__, getattr(function, "__qualname__", "")
+    importable = _lookup(module, qualname) is function
+    if importable and not is_main_module(module):
+        return qualname  # by reference, as pickle does for functions
+    location = function._cache.pickle_location() if function._cache is not None else None
+    state = (function.__wrapped__, function._options, location, function.name)
+    if not is_main_module(module):
+        return (restore_function, state)
+    # A script's or notebook's function: by name where the worker runs the same
+    # __main__, else by value. Which one the worker has is only known there.
+    try:
+        import cloudpickle
+    except ImportError:  # by name only: multiprocessing's workers have the same __main__
+        by_value = None
+    else:
+        by_value = cloudpickle.dumps(state)
+    return (restore_main_function, (qualname, function.name, by_value))
+
+
+def restore_function(func: Any, options: Options, location: Any, name: str) -> CachedFunction[Any, Any]:
+    """Rebuild a cached function in a worker, on the shared ``Cache`` of its location."""
+    from ._api import cache_for
+    from ._decorator import wrap
+
+    cache = cache_for(location) if location is not None else None
+    restored = wrap(func, options, cache)
+    restored.name = name  # as the parent named it: a worker has no notebook name of its own
+    return restored
+
+
+def restore_main_function(qualname: str, name: str, by_value: bytes | None) -> Any:
+    """Find a script's cached function by name in this worker's ``__main__``, else rebuild it."""
+    import pickle
+
+    from ._decorator import CachedFunction
+
+    found = _lookup("__main__", qualname)
+    if isinstance(found, CachedFunction) and found.name == name:
+        return found
+    if by_value is None:
+        raise pickle.UnpicklingError(
+            f"cannot find the cached function {name} in this process's __main__; install cloudpickle "
+            "to send functions of scripts and notebooks by value"
+        )
+    return restore_function(*pickle.loads(by_value))
+
+
+def reduce_cache(cache: Any) -> Any:
+    """The ``__reduce__`` of a ``Cache``: its location and options."""
+    return (restore_cache, (cache.pickle_location(), cache.settings()))
+
+
+def restore_cache(location: Any, settings: dict[str, Any]) -> Any:
+    from ._cache import Cache
+
+    return Cache(location, **settings)
