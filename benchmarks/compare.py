@@ -86,6 +86,42 @@ def small(x: int, label: str = "a") -> dict[str, Any]:
     return {"x": x, "label": label, "values": [x, x + 1, x + 2]}
 
 
+def _scale(v: int) -> int:
+    return v * 3
+
+
+def _offset(v: int) -> int:
+    return _scale(v) + 1
+
+
+def _label(x: int) -> str:
+    return f"item-{x}"
+
+
+def small_with_helpers(x: int, label: str = "a") -> dict[str, Any]:
+    """``small`` calling three helpers by name: a hit checks that none was redefined."""
+    return {"x": _offset(x), "label": _label(x), "values": [x, x + 1, x + 2]}
+
+
+def watch_cost(scratch: Path, pairs: int, calls: int) -> str:
+    """Time hits of ``small`` and of ``small_with_helpers`` alternately: what watching helpers costs a hit."""
+    plain = make("pkcache", str(scratch / "watch-plain"), small)
+    watched = make("pkcache", str(scratch / "watch-helpers"), small_with_helpers)
+    for function in (plain, watched):
+        hits(function, calls // 10)
+    extra = []
+    for pair in range(pairs):
+        order = [plain, watched] if pair % 2 else [watched, plain]
+        timed_us = {id(f): hits(f, calls) for f in order}
+        extra.append(timed_us[id(watched)] - timed_us[id(plain)])
+    low, middle, high = statistics.quantiles(extra, n=4)
+    return (
+        f"\nA hit of a function with 3 helpers tracked (checked for redefinition at every call), minus a hit of "
+        f"one without, {pairs} alternating pairs of {calls:,} hits: median {middle:+.2f} µs "
+        f"(quartiles {low:+.2f} to {high:+.2f})"
+    )
+
+
 def array_double(array: Any) -> Any:
     return array * 2
 
@@ -469,6 +505,8 @@ def main() -> None:
         peers = [library for library in ("pkcache", "plain", "diskcache") if library in libraries]
         if peers[:1] == ["pkcache"] and len(peers) > 1:
             reference += paired_hits(peers, scratch, 8 if args.quick else 24, 2000 if args.quick else 10_000)
+        if "pkcache" in libraries:
+            reference += watch_cost(scratch, 8 if args.quick else 24, 2000 if args.quick else 10_000)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
