@@ -16,7 +16,7 @@ A captured value with no faithful fingerprint (a lock, an open file, a generator
 ``UncacheableFunctionError``: nothing is keyed by its type alone.
 
 ``Watch`` keeps the objects the fingerprint was taken from: every function's
-``__code__`` and defaults, every closure cell's contents, every helper's global binding.
+``__code__``, every closure cell's contents, every helper's global binding.
 Comparing their identities costs a few attribute reads per call, and catches a notebook
 cell redefining a helper and IPython's autoreload replacing code in place.
 """
@@ -43,7 +43,7 @@ class Watch:
 
     def __init__(
         self,
-        functions: list[tuple[Any, Any, Any, Any]],
+        functions: list[tuple[Any, Any]],
         cells: list[tuple[Any, Any]],
         bindings: list[tuple[dict[str, Any], str, Any]],
     ) -> None:
@@ -53,8 +53,10 @@ class Watch:
 
     def changed(self) -> bool:
         # Plain loops: this runs on every hit, and a generator costs more than the checks.
-        for func, code, defaults, kwdefaults in self._functions:
-            if func.__code__ is not code or func.__defaults__ is not defaults or func.__kwdefaults__ is not kwdefaults:
+        # A new __code__ is what autoreload (and any recompilation) leaves: an edited
+        # default comes with one too.
+        for func, code in self._functions:
+            if func.__code__ is not code:
                 return True
         for cell, contents in self._cells:
             try:
@@ -151,7 +153,7 @@ class _Walker:
         self._keep: list[Any] = []
         self.helpers: list[types.FunctionType] = []
         self.main_functions: list[types.FunctionType] = []
-        self.functions: list[tuple[Any, Any, Any, Any]] = []
+        self.functions: list[tuple[Any, Any]] = []
         self.cells: list[tuple[Any, Any]] = []
         self.bindings: list[tuple[dict[str, Any], str, Any]] = []
 
@@ -189,7 +191,7 @@ class _Walker:
         code = func.__code__
         self._record(self.code, "function")
         feed_code(self.code, code)
-        self.functions.append((func, code, func.__defaults__, func.__kwdefaults__))
+        self.functions.append((func, code))
         if module_package(func) == "__main__":
             self.main_functions.append(func)
         defaults = func.__defaults__ or ()
