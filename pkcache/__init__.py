@@ -13,10 +13,13 @@ from ._errors import (
     InvalidOptionError,
     InvalidOptionTypeError,
     MissingDependencyError,
+    NotACacheError,
     PkcacheError,
+    SecretError,
     StoreError,
     UncacheableFunctionError,
     UnhashableArgumentError,
+    UnsafePathError,
 )
 from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
 
@@ -45,10 +48,13 @@ __all__ = [
     "InvalidOptionError",
     "InvalidOptionTypeError",
     "MissingDependencyError",
+    "NotACacheError",
     "PkcacheError",
+    "SecretError",
     "StoreError",
     "UncacheableFunctionError",
     "UnhashableArgumentError",
+    "UnsafePathError",
     "VerifyReport",
     "__version__",
     "cached",

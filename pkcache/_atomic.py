@@ -1,4 +1,8 @@
-"""The one way pkcache writes a file into a cache, and the one way it reclaims a dead writer's."""
+"""The one way pkcache writes a file into a cache, and the one way it reclaims a dead writer's.
+
+Both work on an open folder (a descriptor from ``_localfs``), never on a path: nothing
+here follows a link.
+"""
 
 from __future__ import annotations
 
@@ -17,32 +21,34 @@ except ImportError:  # Windows: dead writers' temp files are found by age alone
     fcntl = None  # type: ignore[assignment]
 
 TEMP_PREFIX = ".tmp-"
+_NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 def write_atomic(
-    folder: str, name: str, segments: Sequence[Buffer], *, durable: bool = False, modified: float | None = None
+    folder: int, name: str, segments: Sequence[Buffer], *, durable: bool = False, modified: float | None = None
 ) -> int:
-    """Write ``segments`` to ``folder/name`` atomically; return the size of the file it replaced (0 if none).
+    """Write ``segments`` to ``name`` in the open folder ``folder`` atomically; return the size of the file it
+    replaced (0 if none).
 
     This is the only way pkcache writes a file into a cache: a reader sees the old file
     or the whole new one, and a process killed at any instant leaves no partial ``name``.
     Where the kernel offers it, the file is written nameless (``O_TMPFILE``) and linked
     into place: one directory change instead of two, and a killed writer leaves nothing
     behind. Otherwise, and to replace an existing file, it is written under a temporary
-    name and moved with ``os.replace``; that temporary file is flocked while it is
-    written, so a pruner can tell a live writer's file from a dead one's. ``modified``
-    sets the file's mtime exactly (the kernel's own stamp is only as fine as its clock
-    tick, too coarse to order entries written in the same few milliseconds).
+    name (created with ``O_EXCL``) and moved with ``os.replace``, which replaces a link
+    planted at ``name`` rather than writing through it; that temporary file is flocked
+    while it is written, so a pruner can tell a live writer's file from a dead one's.
+    ``modified`` sets the file's mtime exactly (the kernel's own stamp is only as fine
+    as its clock tick, too coarse to order entries written in the same few milliseconds).
     """
-    final = f"{folder}/{name}"
     if _nameless.usable:
         fd = _open_nameless(folder)
         if fd is not None:
             try:
                 _fill(fd, segments, durable=durable, modified=modified)
                 # linkat(2) with AT_SYMLINK_FOLLOW through /proc gives the file its name;
-                # src_dir_fd is only there to make os.link call linkat rather than link.
-                os.link(f"/proc/self/fd/{fd}", final, src_dir_fd=fd)
+                # it never follows a link at the new name (EEXIST instead).
+                os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=folder)
             except FileExistsError:  # a replacement: the named way below
                 pass
             else:
@@ -50,7 +56,7 @@ def write_atomic(
                 return 0
             finally:
                 os.close(fd)
-    return _write_named(folder, final, name, segments, durable=durable, modified=modified)
+    return _write_named(folder, name, segments, durable=durable, modified=modified)
 
 
 class _Nameless:
@@ -62,13 +68,9 @@ class _Nameless:
 _nameless = _Nameless()
 
 
-def _open_nameless(folder: str) -> int | None:
-    flags = os.O_WRONLY | os.O_TMPFILE
+def _open_nameless(folder: int) -> int | None:
     try:
-        return os.open(folder, flags, 0o600)
-    except FileNotFoundError:
-        os.makedirs(folder, exist_ok=True)
-        return os.open(folder, flags, 0o600)
+        return os.open(".", os.O_WRONLY | os.O_TMPFILE | getattr(os, "O_CLOEXEC", 0), 0o600, dir_fd=folder)
     except IsADirectoryError:  # EISDIR: this file system has no O_TMPFILE
         _nameless.usable = False
     except OSError as exc:
@@ -89,24 +91,16 @@ def _fill(fd: int, segments: Sequence[Buffer], *, durable: bool, modified: float
         os.fsync(fd)
 
 
-def _sync_folder(folder: str, durable: bool) -> None:
+def _sync_folder(folder: int, durable: bool) -> None:
     if durable:
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        os.fsync(folder)
 
 
 def _write_named(
-    folder: str, final: str, name: str, segments: Sequence[Buffer], *, durable: bool, modified: float | None
+    folder: int, name: str, segments: Sequence[Buffer], *, durable: bool, modified: float | None
 ) -> int:
-    temp = f"{folder}/{TEMP_PREFIX}{name}-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileNotFoundError:
-        os.makedirs(folder, exist_ok=True)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    temp = f"{TEMP_PREFIX}{name}-{os.getpid()}-{secrets.token_hex(4)}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600, dir_fd=folder)
     try:
         try:
             if fcntl is not None:
@@ -115,29 +109,29 @@ def _write_named(
         finally:
             os.close(fd)
         try:
-            replaced = os.stat(final).st_size
+            replaced = os.stat(name, dir_fd=folder, follow_symlinks=False).st_size
         except FileNotFoundError:
             replaced = 0
-        os.replace(temp, final)
+        os.replace(temp, name, src_dir_fd=folder, dst_dir_fd=folder)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):  # a concurrent clear removed the folder
-            os.unlink(temp)
+            os.unlink(temp, dir_fd=folder)
         raise
     _sync_folder(folder, durable)
     return replaced
 
 
-def remove_dead_temp_file(location: str, modified: float, grace: float) -> bool:
-    """Remove a temp file older than ``grace`` seconds whose writer is gone; True if removed.
+def remove_dead_temp_file(folder: int, name: str, modified: float, grace: float) -> bool:
+    """Remove the temp file ``name`` of ``folder`` if older than ``grace`` seconds and its writer is gone.
 
     A live writer holds a flock on its temp file, so one that can be locked is a dead
     writer's. ``grace`` covers the instant between a writer's create and its flock.
     """
-    if time.time() - modified < grace:
+    if time.time() - modified < grace or not name.startswith(TEMP_PREFIX):
         return False
     try:
-        fd = os.open(location, os.O_RDONLY)
-    except FileNotFoundError:
+        fd = os.open(name, os.O_RDONLY | _NOFOLLOW, dir_fd=folder)
+    except OSError:  # gone (its writer finished), or a link someone planted: not ours to touch
         return False
     try:
         if fcntl is not None:
@@ -145,7 +139,7 @@ def remove_dead_temp_file(location: str, modified: float, grace: float) -> bool:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:  # a live writer holds it
                 return False
-        os.unlink(location)
+        os.unlink(name, dir_fd=folder)
         return True
     except FileNotFoundError:  # its writer finished (renamed it) meanwhile
         return False

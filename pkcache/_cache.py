@@ -8,9 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
-from . import _usage
+from . import _listing, _usage
 from ._decorator import CachedFunction, P, R, wrap
 from ._errors import EntryError, ForgedEntryError, InvalidOptionError
+from ._listing import entry_infos, recorded_limits, summarize
 from ._location import default_location, is_url, open_store
 from ._log import logger
 from ._options import (
@@ -139,41 +140,11 @@ class Cache:
     def functions(self) -> list[FunctionSummary]:
         """Return one summary per function with stored results, sorted by name."""
         self.flush_usage()
-        summaries = []
-        for namespace in self.store.namespaces():
-            manifest = self.store.read_manifest(namespace) or {}
-            usage = self.store.read_usage(namespace)
-            current = manifest.get("current_version")
-            entries = list(self.store.entries(namespace))
-            created = [e.created for e in entries]
-            summaries.append(
-                FunctionSummary(
-                    str(manifest.get("name", namespace)),
-                    namespace,
-                    entries=len(entries),
-                    size=sum(e.size for e in entries),
-                    stale=sum(current is not None and e.version != current for e in entries),
-                    newest=max(created, default=None),
-                    oldest=min(created, default=None),
-                    hits=usage.hits,
-                    misses=usage.misses,
-                    limits={k: manifest[k] for k in ("max_size", "max_entries", "ttl", "policy") if manifest.get(k)},
-                )
-            )
-        return sorted(summaries, key=lambda s: s.function)
+        return [summarize(self.store, f) for f in _listing.functions(self.store)]
 
     def entries(self, function: str | None = None) -> list[EntryInfo]:
         """Return every stored result, or those of functions matching ``function``, newest first."""
-        found = []
-        for summary in self._matching(function):
-            current = (self.store.read_manifest(summary.namespace) or {}).get("current_version")
-            for entry in self.store.entries(summary.namespace):
-                stale = current is not None and entry.version != current
-                found.append(
-                    EntryInfo(
-                        summary.function, entry.key, entry.size, entry.created, entry.version, stale, entry.location
-                    )
-                )
+        found = entry_infos(self.store, _listing.matching(_listing.functions(self.store), function))
         return sorted(found, key=lambda e: e.created, reverse=True)
 
     def stats(self) -> CacheStats:
@@ -196,24 +167,25 @@ class Cache:
     def describe(self, key_prefix: str) -> dict[str, Any]:
         """Return the metadata of the entry whose key starts with ``key_prefix``; never unpickles.
 
-        Raises ``KeyError`` if no entry matches and ``InvalidOptionError`` if several do.
+        ``verified`` says whether its signature verifies: the metadata of an entry that
+        does not is untrusted (``problem`` says why). Raises ``KeyError`` if no entry
+        matches and ``InvalidOptionError`` if several do.
         """
         matches = [e for e in self.store.entries() if e.key.startswith(key_prefix.lower())]
         if not matches:
             raise KeyError(key_prefix)
         if len(matches) > 1:
             raise InvalidOptionError(f"key prefix {key_prefix!r} matches {len(matches)} entries; give more digits")
-        entry = matches[0]
-        data = self.store.bucket(entry.namespace, entry.version).read_prefix(entry.key, 1 << 20)
-        if data is None:
-            raise KeyError(key_prefix)
-        head, size = data
-        from ._codec import read_header, read_meta
+        return self.describe_entry(matches[0])
 
-        header = read_header(head, entry.location)
-        meta = read_meta(head, header)
-        meta.update(size=size, location=entry.location, complete=size == header.total_len)
-        return meta
+    def describe_entry(self, entry: EntryStat | EntryInfo) -> dict[str, Any]:
+        """Return the metadata of one listed entry (as ``describe``), reading that entry alone."""
+        if isinstance(entry, EntryInfo):
+            namespace = next(
+                (f.namespace for f in _listing.functions(self.store) if f.name == entry.function), entry.function
+            )
+            entry = EntryStat(namespace, entry.version, entry.key, entry.size, entry.created, entry.location)
+        return _listing.describe(self.store, entry, self.signer)
 
     # -- changing ---------------------------------------------------------------------
 
@@ -275,24 +247,19 @@ class Cache:
         explicit = given.bounded or given.ttl is not None or policy is not None
         report = PruneReport()
         for summary in self._matching(function):
-            limits = given if explicit and function is not None else self._recorded_limits(summary.namespace)
+            recorded = recorded_limits(summary.manifest, summary.namespace)
+            limits = given if explicit and function is not None else recorded
             report = report.plus(prune(self.store, summary.namespace, limits))
         directory_limits = given if explicit else self._directory_limits()
         if function is None and (directory_limits.bounded or directory_limits.ttl is not None):
             report = report.plus(prune(self.store, None, directory_limits))
         return report
 
-    def _recorded_limits(self, namespace: str) -> Limits:
-        manifest = self.store.read_manifest(namespace) or {}
-        return Limits(
-            manifest.get("max_size"), manifest.get("max_entries"), manifest.get("ttl"), manifest.get("policy") or "lru"
-        )
-
     def _directory_limits(self) -> Limits:
         if self.limits.bounded:
             return self.limits
-        config = self.store.read_config() or {}
-        return Limits(config.get("max_size"), config.get("max_entries"), None, config.get("policy") or "lru")
+        limits = recorded_limits(self.store.read_config() or {}, self.location)
+        return Limits(limits.max_size, limits.max_entries, None, limits.policy)
 
     def record_config(self) -> None:
         """Record this cache's directory limits, so ``pkcache info`` and ``prune`` know them."""
@@ -312,45 +279,38 @@ class Cache:
         _usage.flush_all()
 
     def verify(self) -> VerifyReport:
-        """Check every entry's length and signature; remove and report the bad ones."""
+        """Check every entry's length and signature; remove and report the bad ones.
+
+        Also reports, never touching them, what in the cache pkcache did not make
+        (``foreign``), and settings that weaken it (``warnings``: a directory others can
+        write, a secret others can read).
+        """
         from ._codec import verify
+        from ._secret import secret_warnings
 
         checked = 0
         corrupt: list[str] = []
-        forged: list[str] = []
+        failed: list[str] = []
         bad: list[EntryStat] = []
         for entry in self.store.entries():
             checked += 1
-            bucket = self.store.bucket(entry.namespace, entry.version)
-            data = bucket.read(entry.key)
+            data = self.store.bucket(entry.namespace, entry.version).read(entry.key)
             if data is None:  # removed while we looked
                 continue
             try:
                 verify(entry.key, data, self.signer, entry.location)
             except ForgedEntryError:
-                forged.append(entry.location)
+                failed.append(entry.location)
                 bad.append(entry)
             except EntryError:
                 corrupt.append(entry.location)
                 bad.append(entry)
         self.store.remove_entries(bad)
-        return VerifyReport(checked, corrupt, forged)
+        warnings = [w for w in (self.store.shared_warning(),) if w] + secret_warnings(*self._secret)
+        return VerifyReport(checked, corrupt, failed, foreign=self.store.foreign(), warnings=warnings)
 
-    def _matching(self, function: str | None) -> list[FunctionSummary]:
-        summaries = [
-            FunctionSummary(str((self.store.read_manifest(ns) or {}).get("name", ns)), ns)
-            for ns in self.store.namespaces()
-        ]
-        if function is None:
-            return summaries
-        return [s for s in summaries if _name_matches(s.function, function) or s.namespace == function]
-
-
-def _name_matches(name: str, pattern: str) -> bool:
-    """True if ``pattern`` is the full name, its last part (``load`` for ``pkg.data.load``) or a glob."""
-    import fnmatch
-
-    return name == pattern or name.endswith(("." + pattern, ":" + pattern)) or fnmatch.fnmatchcase(name, pattern)
+    def _matching(self, function: str | None) -> list[_listing.Function]:
+        return _listing.matching(_listing.functions(self.store), function)
 
 
 def decorate(func: Any, make: Callable[[Any], Any]) -> Any:

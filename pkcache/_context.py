@@ -73,7 +73,15 @@ class FunctionContext:
         self._key_func = options.key
         self._values = self.binder.values
         self._ttl = options.ttl
-        self.bucket: Bucket = cache.store.bucket(self.namespace, self.version)
+        # What the function's folder says of it; a store that has to make the folder
+        # writes it first, so that the folder is recognisably pkcache's from the start.
+        self.manifest = {
+            "name": name,
+            "current_version": self.version,
+            "depends_on": self.helpers,
+            **options.limits.describe(),
+        }
+        self.bucket: Bucket = cache.store.bucket(self.namespace, self.version, self.manifest)
         # With mmap_mode, the store maps large entries instead of reading them.
         self._read = (
             functools.partial(self.bucket.read, mmap_mode=options.mmap_mode) if options.mmap_mode else self.bucket.read
@@ -183,49 +191,67 @@ class FunctionContext:
             logger.debug("pkcache: could not remove %s: %s", self.bucket.location(key), exc)
 
     def is_stored(self, key: str) -> bool:
-        """True if a complete, unexpired entry is stored for ``key``; reads only its header."""
+        """True if an entry stored for ``key`` would load: whole, signed with this secret, unexpired.
+
+        It reads the entry and checks it as a hit would, short of unpickling it.
+        """
         try:
-            found = self.bucket.read_prefix(key, _codec.HEADER_SIZE)
+            data = self._read(key)
         except OSError:  # unreadable: a call would recompute, so it is not cached
             return False
-        if found is None:
+        if data is None:
             return False
-        head, size = found
+        location = self.bucket.location(key)
         try:
-            header = _codec.read_header(head, self.bucket.location(key))
-        except EntryError:
+            header = _codec.verify(key, data, self.signer, location, buffers=self.options.mmap_mode is None)
+        except (EntryError, OSError):  # OSError: a large entry's read failed as it arrived
             return False
-        return size == header.total_len and not self._expired(header.created)
+        return not self._expired(header.created)
 
     # -- writing ----------------------------------------------------------------------
 
-    def acquire_lock(self, key: str) -> Lock | None:
-        """Wait for ``key``'s lock (up to ``lock_timeout``); None means compute without it.
+    def acquire_lock(self, key: str) -> tuple[Lock | None, Any]:
+        """Wait for ``key``'s lock (up to ``lock_timeout``): (lock, MISS), or (None, value) if it got stored meanwhile.
 
-        That is when the lock cannot be made (a read-only cache, a folder removed under
-        us) or is held too long; the caller then computes anyway, so nothing deadlocks.
+        While it waits, it looks for the entry every ``RECHECK`` seconds, so a value stored
+        by a holder it cannot see release (a forked child's parent) ends the wait. (None,
+        MISS) means compute without the lock: it cannot be made (a read-only cache, a
+        folder removed under us) or is held too long; nothing deadlocks.
         """
+        found: list[Any] = []
         try:
             lock = self.bucket.lock(key)
-            if lock.acquire(self.options.lock_timeout):
-                return lock
+            if lock.acquire(self.options.lock_timeout, lambda: self._stored_meanwhile(key, found)):
+                return lock, MISS
         except OSError as exc:
             self.warn("lock", "cannot lock %s: %s; computing without a lock", self.bucket.location(key), exc)
-            return None
+            return None, MISS
+        if found:
+            return None, found[0]
         self._warn_timeout()
-        return None
+        return None, MISS
 
-    async def acquire_lock_async(self, key: str) -> Lock | None:
+    async def acquire_lock_async(self, key: str) -> tuple[Lock | None, Any]:
         """Like ``acquire_lock``, waiting with ``asyncio.sleep`` so the event loop keeps running."""
+        found: list[Any] = []
         try:
             lock = self.bucket.lock(key)
-            if await lock.acquire_async(self.options.lock_timeout):
-                return lock
+            if await lock.acquire_async(self.options.lock_timeout, lambda: self._stored_meanwhile(key, found)):
+                return lock, MISS
         except OSError as exc:
             self.warn("lock", "cannot lock %s: %s; computing without a lock", self.bucket.location(key), exc)
-            return None
+            return None, MISS
+        if found:
+            return None, found[0]
         self._warn_timeout()
-        return None
+        return None, MISS
+
+    def _stored_meanwhile(self, key: str, found: list[Any]) -> bool:
+        value = self.lookup(key)
+        if value is MISS:
+            return False
+        found.append(value)
+        return True
 
     def _warn_timeout(self) -> None:
         timeout = self.options.lock_timeout
@@ -265,12 +291,7 @@ class FunctionContext:
         if self.manifest_written:
             return
         store = self.cache.store
-        manifest = {
-            "name": self.name,
-            "current_version": self.version,
-            "depends_on": self.helpers,
-            **self.options.limits.describe(),
-        }
+        manifest = self.manifest
         recorded = store.read_manifest(self.namespace) or {}
         if {k: recorded.get(k) for k in manifest} != manifest:
             store.write_manifest(self.namespace, {**manifest, "updated": time.time()})

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from . import _usage
-from ._errors import UncacheableFunctionError
+from ._errors import SecretError, UncacheableFunctionError
 from ._identity import function_name
 from ._log import Warnings
 from ._reports import CacheInfo
@@ -72,6 +72,7 @@ class CachedFunction(Generic[P, R]):
         from ._context import FunctionContext  # the working parts load at the first call, not at import
 
         cache = self._cache if self._cache is not None else default_cache()
+        cache.store.check()  # NotACacheError (an OSError) for a directory that is not a cache
         context = FunctionContext(self.__wrapped__, self.name, self._options, cache, self._warn, binder=self._binder)
         _usage.register(self)
         return context
@@ -93,6 +94,9 @@ class CachedFunction(Generic[P, R]):
                     except UncacheableFunctionError as exc:
                         exc.function = self.name
                         self._warn("setup", "%s; running it uncached", exc)
+                        self._bypass = True
+                    except SecretError as exc:  # the secret is misconfigured: the caller still gets results
+                        self._warn("setup", "cannot use the cache for %s, running uncached: %s", self.name, exc)
                         self._bypass = True
                     except OSError as exc:  # e.g. no secret can be created: run uncached
                         self._warn("setup", "cannot use the cache for %s, running uncached: %s", self.name, exc)
@@ -134,7 +138,10 @@ class CachedFunction(Generic[P, R]):
     # -- computing --------------------------------------------------------------------
 
     def _compute(self, context: FunctionContext, key: str, args: Any, kwargs: Any, *, force: bool) -> Any:
-        lock = context.acquire_lock(key)
+        lock, stored = context.acquire_lock(key)
+        if stored is not MISS and not force:  # another process stored it while we waited
+            self._hits += 1
+            return stored
         try:
             if lock is not None and not force:
                 value = context.lookup(key)  # filled while we waited for the lock
@@ -240,7 +247,10 @@ class AsyncCachedFunction(CachedFunction[P, R]):
         return await self._compute_async(context, context.key(args, kwargs), args, kwargs, force=True)
 
     async def _compute_async(self, context: FunctionContext, key: str, args: Any, kwargs: Any, *, force: bool) -> Any:
-        lock = await context.acquire_lock_async(key)
+        lock, stored = await context.acquire_lock_async(key)
+        if stored is not MISS and not force:  # another process stored it while we waited
+            self._hits += 1
+            return stored
         try:
             if lock is not None and not force:
                 value = context.lookup(key)

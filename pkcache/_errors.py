@@ -15,6 +15,10 @@ class InvalidOptionTypeError(InvalidOptionError, TypeError):
     """A decorator or ``Cache`` option has the wrong type."""
 
 
+class SecretError(InvalidOptionError):
+    """A signing secret is too short to sign with, or belongs to someone else; the message says how to fix it."""
+
+
 class UnhashableArgumentError(PkcacheError, TypeError):
     """An argument of a cached call cannot be turned into a stable key."""
 
@@ -73,6 +77,22 @@ class CorruptEntryError(EntryError):
 
 class ForgedEntryError(EntryError):
     """An entry is well-formed but its signature does not verify: planted or altered."""
+
+
+class NotACacheError(PkcacheError, OSError):
+    """A directory given as a cache exists, is not empty, and is not a pkcache cache; nothing was touched."""
+
+    def __init__(self, location: str, reason: str = "is not a pkcache cache directory; refusing to modify it") -> None:
+        super().__init__(location, reason)
+        self.location = location
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.location} {self.reason}"
+
+
+class UnsafePathError(PkcacheError, OSError):
+    """A link (or a file) sits where pkcache keeps its own folder or file in a cache; it is not followed."""
 
 
 class StoreError(PkcacheError, OSError):

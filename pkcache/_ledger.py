@@ -11,6 +11,7 @@ import mmap
 import os
 import struct
 import threading
+from collections.abc import Callable
 from typing import Any
 
 try:
@@ -80,10 +81,15 @@ class _Held:
 
 
 class Ledger:
-    """An (entries, bytes) pair in a small file, updated under an exclusive lock."""
+    """An (entries, bytes) pair in a small file, updated under an exclusive lock.
 
-    def __init__(self, path: str) -> None:
+    ``opener`` opens (creating it if needed) the file for reading and writing; ``path``
+    names it in messages and for the lock file of systems without ``fcntl``.
+    """
+
+    def __init__(self, path: str, opener: Callable[[], int] | None = None) -> None:
         self.path = path
+        self._opener = opener or (lambda: os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600))
         self._fd: int | None = None
         self._map: mmap.mmap | None = None
         self._pid = 0
@@ -99,7 +105,7 @@ class Ledger:
         if fd is not None and self._pid == os.getpid() and os.fstat(fd).st_nlink > 0:
             return fd
         self._forget()
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self._opener()
         try:
             _allocate(fd)
             # The totals are read and written through a shared mapping: a write(2) would

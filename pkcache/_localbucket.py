@@ -2,38 +2,54 @@
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ._arriving import read_in_background
 from ._atomic import write_atomic
 from ._codec import Buffer, Stored
+from ._forks import renew_guard
+from ._layout import ENTRY_SUFFIX, KEY_LOCKS
+from ._localfs import ABSENT, open_file, open_folder
 from ._locks import KeyLock
 from ._memory import allocate
 
 if TYPE_CHECKING:
     from ._localstore import DirectoryStore
 
-ENTRY_SUFFIX = ".pkl"
-KEY_LOCKS = ".locks"  # one file per function version; each key locks one byte of it
 # One read returns a small entry whole: the hit path is open, read, close.
 _FIRST_READ = 1 << 16
 # Entries at least this large are read on a thread while the caller checks them.
 _BACKGROUND_MIN = 4 << 20
+_READ = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 # Fan-out: entries live in 256 sub-folders by the key's first two hex digits, so a
 # million entries make folders of about 4,000 files.
 _FANOUT = 2
 
 
 class DirectoryBucket:
-    """The entries of one function version: ``root/namespace/version/xx/KEY.pkl``."""
+    """The entries of one function version: ``root/namespace/version/xx/KEY.pkl``.
 
-    def __init__(self, store: DirectoryStore, namespace: str, folder: str) -> None:
+    Reads go by path (the hit path: open, read, close), never following a link at the
+    entry's name; a planted file is refused by its signature. Writes, deletions and
+    locks go through folders opened without following links (``_localfs``), made as
+    needed: the function's folder with ``manifest`` inside from the start.
+    """
+
+    def __init__(self, store: DirectoryStore, namespace: str, version: str, manifest: dict[str, Any] | None) -> None:
         self._store = store
         self._namespace = namespace
-        self._folder = folder
+        self._version = version
+        self._manifest = manifest
+        self._folder = f"{store.root}/{namespace}/{version}"
+        self._fd = -1  # the version folder, kept open while it exists (this process's)
+        self._pid = 0
+        self._guard = threading.Lock()
+        renew_guard(self)
 
     def _path(self, key: str) -> str:
         return f"{self._folder}/{key[:_FANOUT]}/{key}{ENTRY_SUFFIX}"
@@ -41,9 +57,38 @@ class DirectoryBucket:
     def location(self, key: str) -> str:
         return self._path(key)
 
+    def _version_folder(self) -> int:
+        """The version folder's descriptor (owned by this bucket), made if missing."""
+        with self._guard:
+            fd = self._fd
+            if fd >= 0 and self._pid == os.getpid() and os.fstat(fd).st_nlink > 0:
+                return fd
+            if fd >= 0 and self._pid == os.getpid():
+                os.close(fd)
+            self._fd = -1
+            with self._store.namespace_folder(self._namespace, create=True, manifest=self._manifest) as folder:
+                self._fd = open_folder(folder, self._version, create=True)
+            self._pid = os.getpid()
+            return self._fd
+
+    @contextlib.contextmanager
+    def _fan_folder(self, key: str, *, create: bool) -> Iterator[int]:
+        """The entry's fan-out folder for the ``with`` block, made if ``create``."""
+        if create:
+            try:
+                fd = open_folder(self._version_folder(), key[:_FANOUT], create=True)
+            except FileNotFoundError:  # the version folder was removed just now: made anew
+                fd = open_folder(self._version_folder(), key[:_FANOUT], create=True)
+        else:
+            fd = self._store.folders.open_folder((self._namespace, self._version, key[:_FANOUT]), create=False)
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+
     def read(self, key: str, *, mmap_mode: str | None = None) -> Stored | None:
         try:
-            fd = os.open(self._path(key), os.O_RDONLY)
+            fd = os.open(self._path(key), _READ)
         except FileNotFoundError:
             return None
         try:
@@ -80,7 +125,7 @@ class DirectoryBucket:
 
     def read_prefix(self, key: str, size: int) -> tuple[Buffer, int] | None:
         try:
-            fd = os.open(self._path(key), os.O_RDONLY)
+            fd = os.open(self._path(key), _READ)
         except FileNotFoundError:
             return None
         try:
@@ -92,22 +137,27 @@ class DirectoryBucket:
         self, key: str, segments: Sequence[Buffer], *, created: float, durable: bool = False, ttl: float | None = None
     ) -> None:
         # ttl is not needed here: readers check an entry's age, sweeps remove expired files.
-        self._store.ensure_root()
         size = sum(memoryview(s).nbytes for s in segments)
-        folder = f"{self._folder}/{key[:_FANOUT]}"
-        replaced = write_atomic(folder, f"{key}{ENTRY_SUFFIX}", segments, durable=durable, modified=created)
+        with self._fan_folder(key, create=True) as folder:
+            replaced = write_atomic(folder, f"{key}{ENTRY_SUFFIX}", segments, durable=durable, modified=created)
         self._store.account(self._namespace, 0 if replaced else 1, size - replaced)
 
     def delete(self, key: str) -> bool:
-        path = self._path(key)
+        name = f"{key}{ENTRY_SUFFIX}"
         try:
-            size = os.stat(path).st_size
-            os.unlink(path)
-        except FileNotFoundError:
+            with self._fan_folder(key, create=False) as folder:
+                size = os.stat(name, dir_fd=folder, follow_symlinks=False).st_size
+                os.unlink(name, dir_fd=folder)
+        except ABSENT:
             return False
         self._store.account(self._namespace, -1, -size)
         return True
 
     def lock(self, key: str) -> KeyLock:
-        self._store.ensure_root()
-        return KeyLock(f"{self._folder}/{KEY_LOCKS}", key)
+        return KeyLock(f"{self._folder}/{KEY_LOCKS}", key, self._open_locks)
+
+    def _open_locks(self) -> int:
+        try:
+            return open_file(self._version_folder(), KEY_LOCKS, os.O_RDWR | os.O_CREAT)
+        except FileNotFoundError:  # the version folder was removed just now: made anew
+            return open_file(self._version_folder(), KEY_LOCKS, os.O_RDWR | os.O_CREAT)

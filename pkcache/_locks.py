@@ -21,6 +21,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import ClassVar
 
+from ._forks import in_child, renew_guard
+
 try:
     import fcntl
 except ImportError:  # Windows
@@ -29,6 +31,10 @@ except ImportError:  # Windows
 _CONTENDED = {errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK}
 _FIRST_POLL = 0.001
 _MAX_POLL = 0.02
+# While waiting for a key's lock, a caller looks at the store this often: the holder
+# may have stored the result without the waiter noticing the lock's release (a forked
+# child waiting on what its parent computes, a lock whose release was missed).
+RECHECK = 0.5
 
 
 class LockFile:
@@ -43,20 +49,22 @@ class LockFile:
     _instances: ClassVar[weakref.WeakValueDictionary[str, LockFile]] = weakref.WeakValueDictionary()
     _instances_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, opener: Callable[[], int] | None = None) -> None:
         self.path = path
+        self._opener = opener or (lambda: _open_path(path))
         self._fd: int | None = None
         self._pid = 0
         self._users = 0
         self._guard = threading.Lock()
+        renew_guard(self)
 
     @classmethod
-    def at(cls, path: str) -> LockFile:
-        """Return the process's one ``LockFile`` for ``path``."""
+    def at(cls, path: str, opener: Callable[[], int] | None = None) -> LockFile:
+        """Return the process's one ``LockFile`` for ``path``; ``opener`` opens (and creates) it."""
         with cls._instances_lock:
             lock_file = cls._instances.get(path)
             if lock_file is None:
-                lock_file = cls._instances[path] = cls(path)
+                lock_file = cls._instances[path] = cls(path, opener)
             return lock_file
 
     def open(self) -> int:
@@ -64,11 +72,7 @@ class LockFile:
         with self._guard:
             # A forked child inherits the descriptor but not the locks: it opens its own.
             if self._fd is None or self._pid != os.getpid():
-                try:
-                    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-                except FileNotFoundError:
-                    os.makedirs(os.path.dirname(self.path), exist_ok=True)
-                    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._fd = self._opener()
                 self._pid = os.getpid()
                 self._users = 0
             self._users += 1
@@ -83,38 +87,107 @@ class LockFile:
                 self._fd = None
 
 
-_THREAD_LOCKS: weakref.WeakValueDictionary[tuple[str, int], threading.Lock] = weakref.WeakValueDictionary()
-_THREAD_LOCKS_GUARD = threading.Lock()
+def _open_path(path: str) -> int:
+    """Open a lock file by path, making its folder: for locks outside a cache (tests, tools)."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+
+
+class _ThreadLocks:
+    """One ``threading.Lock`` per key lock of this process, so its threads exclude each other."""
+
+    def __init__(self) -> None:
+        self.locks: weakref.WeakValueDictionary[tuple[str, int], threading.Lock] = weakref.WeakValueDictionary()
+        self._guard = threading.Lock()
+        renew_guard(self)
+
+    def get(self, path: str, offset: int) -> threading.Lock:
+        with self._guard:
+            lock = self.locks.get((path, offset))
+            if lock is None:
+                lock = self.locks[(path, offset)] = threading.Lock()
+            return lock
+
+
+_THREAD_LOCKS = _ThreadLocks()
 
 
 def _thread_lock(path: str, offset: int) -> threading.Lock:
-    with _THREAD_LOCKS_GUARD:
-        lock = _THREAD_LOCKS.get((path, offset))
-        if lock is None:
-            lock = _THREAD_LOCKS[(path, offset)] = threading.Lock()
-        return lock
+    return _THREAD_LOCKS.get(path, offset)
 
 
-async def poll_async(attempt: Callable[[], bool], timeout: float, first: float, most: float) -> bool:
-    """Call ``attempt`` until it is True, sleeping ``first`` s doubling to ``most``; False after ``timeout``."""
+def _fresh_locks_in_child() -> None:
+    # The parent's other threads may hold some of these: the child starts with none held.
+    _THREAD_LOCKS.locks = weakref.WeakValueDictionary()
+    LockFile._instances_lock = threading.Lock()
+    for lock_file in list(LockFile._instances.values()):
+        lock_file._fd, lock_file._users = None, 0  # the child opens its own (the parent's stays open there)
+
+
+in_child(_fresh_locks_in_child)
+
+
+class _Waiting:
+    """The schedule of a wait: backoff between attempts, and a look at the store every ``RECHECK`` s."""
+
+    def __init__(self, timeout: float, ready: Callable[[], bool] | None, first: float, most: float) -> None:
+        self.deadline = time.monotonic() + timeout
+        self.ready = ready
+        self.next_look = time.monotonic() + RECHECK
+        self.delay = first
+        self.most = most
+
+    def pause(self) -> float | None:
+        """Seconds to sleep before the next attempt; None to stop waiting (timed out, or ready)."""
+        now = time.monotonic()
+        if now >= self.deadline:
+            return None
+        if self.ready is not None and now >= self.next_look:
+            if self.ready():
+                return None
+            self.next_look = time.monotonic() + RECHECK
+        pause = min(self.delay, self.deadline - now)
+        self.delay = min(self.delay * 2, self.most)
+        return pause
+
+
+def poll(
+    attempt: Callable[[], bool], timeout: float, ready: Callable[[], bool] | None, first: float, most: float
+) -> bool:
+    """Call ``attempt`` until it is True; False after ``timeout``, or once ``ready()`` is True."""
+    waiting = _Waiting(timeout, ready, first, most)
+    while not attempt():
+        pause = waiting.pause()
+        if pause is None:
+            return False
+        time.sleep(pause)
+    return True
+
+
+async def poll_async(
+    attempt: Callable[[], bool], timeout: float, ready: Callable[[], bool] | None, first: float, most: float
+) -> bool:
+    """Like ``poll``, sleeping with ``asyncio.sleep`` so the event loop keeps running."""
     import asyncio  # only async callers pay for importing it
 
-    deadline = time.monotonic() + timeout
-    delay = first
+    waiting = _Waiting(timeout, ready, first, most)
     while not attempt():
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        pause = waiting.pause()
+        if pause is None:
             return False
-        await asyncio.sleep(min(delay, remaining))
-        delay = min(delay * 2, most)
+        await asyncio.sleep(pause)
     return True
 
 
 class KeyLock:
     """An exclusive lock on one key; ``acquire`` gives up after ``timeout`` seconds."""
 
-    def __init__(self, path: str, key: str) -> None:
+    def __init__(self, path: str, key: str, opener: Callable[[], int] | None = None) -> None:
         self.path = path
+        self._opener = opener
         self.offset = int(key[:15], 16) if key else 0  # 60 bits of the key's hash
         self._thread_lock = _thread_lock(path, self.offset)
         self._held = False
@@ -140,7 +213,7 @@ class KeyLock:
     def _lock_process(self) -> bool:
         if fcntl is None:
             return self._lock_portable()
-        lock_file = LockFile.at(self.path)
+        lock_file = LockFile.at(self.path, self._opener)
         fd = lock_file.open()
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, self.offset, os.SEEK_SET)
@@ -164,21 +237,13 @@ class KeyLock:
         self._fallback = lock
         return True
 
-    def acquire(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds; False if the lock could not be had in time."""
-        deadline = time.monotonic() + timeout
-        delay = _FIRST_POLL
-        while not self.try_acquire():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, _MAX_POLL)
-        return True
+    def acquire(self, timeout: float, ready: Callable[[], bool] | None = None) -> bool:
+        """Wait up to ``timeout`` seconds; False if the lock could not be had in time, or ``ready()`` came true."""
+        return poll(self.try_acquire, timeout, ready, _FIRST_POLL, _MAX_POLL)
 
-    async def acquire_async(self, timeout: float) -> bool:
+    async def acquire_async(self, timeout: float, ready: Callable[[], bool] | None = None) -> bool:
         """Like ``acquire``, but waits with ``asyncio.sleep`` so the event loop keeps running."""
-        return await poll_async(self.try_acquire, timeout, _FIRST_POLL, _MAX_POLL)
+        return await poll_async(self.try_acquire, timeout, ready, _FIRST_POLL, _MAX_POLL)
 
     def release(self) -> None:
         if not self._held:

@@ -137,17 +137,19 @@ def check_secret(secret: object, secret_file: object) -> tuple[str | bytes | Non
     """Accept a secret (non-empty str or bytes) or the path of an existing file holding one, not both."""
     if secret is not None and secret_file is not None:
         raise InvalidOptionError("give secret or secret_file, not both")
+    from ._secret import load_secret
+
     if secret is not None:
         if not isinstance(secret, (str, bytes)):
             raise InvalidOptionTypeError(f"secret must be a str or bytes, not {type(secret).__name__}")
-        if not secret:
-            raise InvalidOptionError("secret must not be empty")
+        load_secret(secret)  # too short: SecretError now, not at the first call
         return secret, None
     if secret_file is not None:
         if not isinstance(secret_file, (str, os.PathLike)):
             raise InvalidOptionTypeError(f"secret_file must be a path, not {type(secret_file).__name__}")
         if not os.path.isfile(secret_file):
             raise InvalidOptionError(f"secret_file {os.fspath(secret_file)!r} is not a file")
+        load_secret(None, secret_file)
         return None, os.fspath(secret_file)
     return None, None
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from ._listing import recorded_limits
 from ._log import logger
 from ._policies import POLICIES, Candidate, Limits, select_victims
 from ._store import Store
@@ -32,7 +33,7 @@ def candidates(store: Store, namespaces: list[str], *, now: float, max_age: floa
     for namespace in namespaces:
         manifest = store.read_manifest(namespace) or {}
         current = manifest.get("current_version")
-        ttl = max_age if max_age is not None else manifest.get("ttl")
+        ttl = max_age if max_age is not None else recorded_limits(manifest, namespace).ttl
         usage = store.read_usage(namespace)
         for entry in store.entries(namespace):
             hits, last_read = usage.keys.get(entry.key, (0, 0.0))
@@ -46,7 +47,7 @@ def candidates(store: Store, namespaces: list[str], *, now: float, max_age: floa
 
 
 def _any_ttl(store: Store, namespaces: list[str]) -> bool:
-    return any((store.read_manifest(ns) or {}).get("ttl") for ns in namespaces)
+    return any(recorded_limits(store.read_manifest(ns) or {}, ns).ttl for ns in namespaces)
 
 
 def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
@@ -57,7 +58,11 @@ def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
     """
     temps = 0
     lock = store.prune_lock(namespace)
-    if not lock.acquire(_PRUNE_LOCK_TIMEOUT):
+    try:
+        acquired = lock.acquire(_PRUNE_LOCK_TIMEOUT)
+    except FileNotFoundError:  # no cache there (yet), or the function's folder is gone: nothing to prune
+        return PruneReport()
+    if not acquired:
         logger.warning("pkcache: another process has been pruning %s for %ss; skipped", namespace, _PRUNE_LOCK_TIMEOUT)
         return PruneReport()
     try:

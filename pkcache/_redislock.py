@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from ._locks import poll_async
+from ._locks import RECHECK, poll_async
 from ._log import logger
 from ._redisscripts import ACQUIRE, RELEASE, RENEW
 
@@ -147,25 +147,30 @@ class RedisLock:
         """Hold the lock again after the script it was handed to failed."""
         self._took(handed[2])
 
-    def acquire(self, timeout: float) -> bool:
+    def acquire(self, timeout: float, ready: Callable[[], bool] | None = None) -> bool:
         if self.try_acquire():
             return True
         deadline = time.monotonic() + timeout
+        next_look = time.monotonic() + RECHECK
         # Subscribe before the next attempt, so a release between the two is not missed.
         pubsub = self._server.run(self._server.client.pubsub, ignore_subscribe_messages=True)
         try:
             self._server.run(pubsub.subscribe, self._channel)
             while not self.try_acquire():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                now = time.monotonic()
+                if now >= deadline:
                     return False
-                self._server.run(pubsub.get_message, timeout=min(remaining, _MAX_WAIT))
+                if ready is not None and now >= next_look:
+                    if ready():
+                        return False
+                    next_look = time.monotonic() + RECHECK
+                self._server.run(pubsub.get_message, timeout=min(deadline - now, _MAX_WAIT))
             return True
         finally:
             pubsub.close()
 
-    async def acquire_async(self, timeout: float) -> bool:
-        return await poll_async(self.try_acquire, timeout, _ASYNC_FIRST_POLL, _ASYNC_MAX_POLL)
+    async def acquire_async(self, timeout: float, ready: Callable[[], bool] | None = None) -> bool:
+        return await poll_async(self.try_acquire, timeout, ready, _ASYNC_FIRST_POLL, _ASYNC_MAX_POLL)
 
     def release(self) -> None:
         token = self._gave_up()

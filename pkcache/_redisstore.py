@@ -81,7 +81,22 @@ class RedisStore:
         """An entry's location as messages and listings show it."""
         return f"{self.location}/{namespace}/{version}/{key}"
 
-    def bucket(self, namespace: str, version: str) -> RedisBucket:
+    def foreign(self) -> list[str]:
+        """Nothing on a server is reported as foreign: pkcache's keys are found by their prefix."""
+        return []
+
+    def shared_warning(self) -> str | None:
+        return None
+
+    def check(self) -> bool:
+        """Nothing to check before use: a server's keys under the prefix are pkcache's."""
+        return True
+
+    def manifests(self) -> dict[str, dict[str, Any]]:
+        """Every namespace's manifest (an empty one where none was written), by namespace."""
+        return {ns: self.read_manifest(ns) or {} for ns in self.namespaces()}
+
+    def bucket(self, namespace: str, version: str, manifest: dict[str, Any] | None = None) -> RedisBucket:
         return RedisBucket(self, namespace, version)
 
     def lock(

@@ -46,11 +46,13 @@ class CacheStats(NamedTuple):
 
 
 class VerifyReport(NamedTuple):
-    """What ``Cache.verify`` found: entries checked, and the bad ones it removed."""
+    """What ``Cache.verify`` found: entries checked, the bad ones it removed, and what it did not touch."""
 
     checked: int = 0
     corrupt: list[str] = []  # noqa: RUF012 - truncated or garbled; a NamedTuple default, never mutated
-    forged: list[str] = []  # noqa: RUF012 - signature does not verify
+    forged: list[str] = []  # noqa: RUF012 - whole, but failing the integrity check: corrupted or altered
+    foreign: list[str] = []  # noqa: RUF012 - files and folders pkcache did not make: reported, never removed
+    warnings: list[str] = []  # noqa: RUF012 - settings that weaken the cache (permissions of the directory, secret)
 
     @property
     def ok(self) -> bool:

@@ -7,7 +7,7 @@ it knows nothing of functions, pickling or signatures.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -44,10 +44,14 @@ class Lock(Protocol):
     def try_acquire(self) -> bool:
         """Make one attempt; True if the lock is now held by this object."""
 
-    def acquire(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds; False if the lock could not be had in time."""
+    def acquire(self, timeout: float, ready: Callable[[], bool] | None = None) -> bool:
+        """Wait up to ``timeout`` seconds; False if the lock could not be had in time.
 
-    async def acquire_async(self, timeout: float) -> bool:
+        ``ready``, called every second or so while waiting, stops the wait (False) when
+        it returns True: the caller looks whether what the lock guards is there already.
+        """
+
+    async def acquire_async(self, timeout: float, ready: Callable[[], bool] | None = None) -> bool:
         """Like ``acquire``, letting the event loop run while waiting."""
 
     def release(self) -> None:
@@ -98,11 +102,26 @@ class Store(Protocol):
     location: str
     shared: bool  # reached by other machines: entries must be signed with a shared secret
 
-    def bucket(self, namespace: str, version: str) -> Bucket:
-        """Return the bucket for one namespace and version."""
+    def check(self) -> bool:
+        """Raise ``NotACacheError`` if the place is not a pkcache cache; True if it exists."""
+
+    def bucket(self, namespace: str, version: str, manifest: dict[str, Any] | None = None) -> Bucket:
+        """Return the bucket for one namespace and version.
+
+        ``manifest`` is what the store records of the namespace if a write has to make it.
+        """
 
     def namespaces(self) -> list[str]:
         """Return every namespace that holds entries or a manifest."""
+
+    def foreign(self) -> list[str]:
+        """Return the locations of what is in the store's place but was not made by pkcache."""
+
+    def shared_warning(self) -> str | None:
+        """Return what others can do to the store that its owner may not expect, if anything."""
+
+    def manifests(self) -> dict[str, dict[str, Any]]:
+        """Return every namespace's manifest, by namespace, sorted."""
 
     def entries(self, namespace: str | None = None) -> Iterator[EntryStat]:
         """Yield every entry, or those of one namespace."""

@@ -9,11 +9,14 @@ hit counts from here, so process A's pruning sees how often process B read an en
 from __future__ import annotations
 
 import atexit
+import os
+import sys
 import threading
 import time
 import weakref
 from typing import Any
 
+from ._forks import in_child
 from ._log import logger
 
 FLUSH_INTERVAL = 1.0
@@ -27,23 +30,30 @@ class Usage:
         self.misses = 0
         self.keys: dict[str, list[float]] = {}  # key -> [hits, last access]
 
-    def _merge_key(self, key: str, count: float, last: float) -> None:
-        slot = self.keys.setdefault(key, [0, 0.0])
-        slot[0] += int(count)
-        slot[1] = max(slot[1], float(last))
+    def add_record(self, record: object) -> None:
+        """Fold in one record: a logged tally (``h``, ``m``) or a summary (``hits``, ``misses``, ``keys``).
 
-    def add_record(self, record: dict[str, Any]) -> None:
-        """Fold in one record: a logged tally (``h``, ``m``) or a summary (``hits``, ``misses``, ``keys``)."""
+        Raises ``ValueError`` for a record not of that form, adding nothing of it: the
+        file it comes from is untrusted, and a value out of range must not reach a caller.
+        """
+        if not isinstance(record, dict):
+            raise ValueError("not a JSON object")
         if "keys" in record:
-            self.hits += int(record["hits"])
-            self.misses += int(record["misses"])
-            for key, (count, last) in record["keys"].items():
-                self._merge_key(key, count, last)
-            return
-        self.misses += int(record.get("m", 0))
-        for key, (count, last) in record.get("h", {}).items():
-            self.hits += int(count)
-            self._merge_key(key, count, last)
+            hits, misses, per_key = _count(record.get("hits")), _count(record.get("misses")), record["keys"]
+        else:
+            misses, per_key = _count(record.get("m", 0)), record.get("h", {})
+            hits = None
+        if not isinstance(per_key, dict):
+            raise ValueError("per-key tallies are not an object")
+        parsed = [(key, _count(pair[0]), _time(pair[1])) for key, pair in per_key.items() if _pair(pair)]
+        if len(parsed) != len(per_key):
+            raise ValueError("a per-key tally is not [count, time]")
+        self.hits += sum(count for _key, count, _last in parsed) if hits is None else hits
+        self.misses += misses
+        for key, count, last in parsed:
+            slot = self.keys.setdefault(key, [0, 0.0])
+            slot[0] += count
+            slot[1] = max(slot[1], last)
 
     def summary(self, live_keys: set[str] | None) -> dict[str, Any]:
         """Return a summary record keeping the totals but only the keys still stored (None: all)."""
@@ -55,12 +65,34 @@ class Usage:
         import json
 
         usage = cls()
+        skipped = 0
         for line in lines:
             try:
                 usage.add_record(json.loads(line))
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a torn or foreign line
-                logger.debug("pkcache: skipping unreadable usage record: %s", exc)
+            except ValueError:  # a torn line (a killed writer), or one pkcache did not write
+                skipped += 1
+        if skipped:
+            logger.warning("pkcache: ignored %d unreadable or out-of-range usage record(s)", skipped)
         return usage
+
+
+_LARGEST = 1 << 62
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < _LARGEST:
+        raise ValueError(f"not a count: {value!r}")
+    return int(value)
+
+
+def _time(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e12:
+        raise ValueError(f"not a time: {value!r}")
+    return float(value)
+
+
+def _pair(value: object) -> bool:
+    return isinstance(value, list) and len(value) == 2
 
 
 class UsageRecorder:
@@ -71,6 +103,13 @@ class UsageRecorder:
         self.misses = 0
         self.last_flush = time.time()  # the wall clock, which ``hit`` reads anyway
         self.lock = threading.Lock()
+        _RECORDERS.add(self)
+
+    def forget(self) -> None:
+        """Drop the pending tally without recording it (a forked child's copy of its parent's)."""
+        self.lock = threading.Lock()
+        self.hits = {}
+        self.misses = 0
 
     def hit(self, key: str) -> bool:
         """Count a read of ``key``; True when the tally is due to be flushed."""
@@ -103,12 +142,14 @@ class UsageRecorder:
             return record
 
 
+_RECORDERS: weakref.WeakSet[UsageRecorder] = weakref.WeakSet()
 _LIVE: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def register(flushable: Any) -> None:
     """Flush ``flushable`` (anything with ``flush_usage()``) when the interpreter exits."""
     _LIVE.add(flushable)
+    _flush_when_a_worker_ends()
 
 
 @atexit.register
@@ -116,3 +157,30 @@ def flush_all() -> None:
     """Flush every registered function's pending usage (at exit, and before pruning or listing)."""
     for flushable in list(_LIVE):
         flushable.flush_usage()
+
+
+class _WorkerExit:
+    """Flushes tallies when a ``multiprocessing`` worker ends: pool workers leave by ``os._exit``,
+    which runs no ``atexit`` handler, but ``multiprocessing`` runs its finalizers first."""
+
+    registered_in = 0  # the process whose finalizers have ours
+
+
+def _flush_when_a_worker_ends(_: object = None) -> None:
+    util = sys.modules.get("multiprocessing.util")
+    if util is None or _WorkerExit.registered_in == os.getpid():
+        return
+    _WorkerExit.registered_in = os.getpid()
+    util.Finalize(None, flush_all, exitpriority=10)
+    # A forked worker's finalizers are cleared as it starts: it registers its own.
+    util.register_after_fork(_WorkerExit, _flush_when_a_worker_ends)
+
+
+def _forget_parents_tallies() -> None:
+    # A forked child's pending tallies are its parent's, who records them: recording
+    # them here too would count each of those hits twice.
+    for recorder in list(_RECORDERS):
+        recorder.forget()
+
+
+in_child(_forget_parents_tallies)

@@ -18,9 +18,13 @@ from pkcache._localstore import DirectoryStore
 from pkcache._locks import KeyLock
 
 
+V1, V2 = "v-" + "1" * 16, "v-" + "2" * 16
+MANIFEST = {"name": "mod.f", "current_version": V1}
+
+
 def test_nothing_is_created_until_the_first_write(tmp_path: Path) -> None:
     store = DirectoryStore(tmp_path / "cache")
-    bucket = store.bucket("ns", "v1")
+    bucket = store.bucket("ns", V1, MANIFEST)
     assert bucket.read("ab" * 32) is None
     assert store.namespaces() == []
     assert list(store.entries()) == []
@@ -29,10 +33,10 @@ def test_nothing_is_created_until_the_first_write(tmp_path: Path) -> None:
 
 def test_write_read_fanout_and_mode(tmp_path: Path) -> None:
     store = DirectoryStore(tmp_path / "cache")
-    bucket = store.bucket("mod.f-1234", "v1")
+    bucket = store.bucket("mod.f-1234", V1, MANIFEST)
     key = "cd" + "0" * 62
     bucket.write(key, [b"hello ", memoryview(b"world")], created=1234.5)
-    path = tmp_path / "cache" / "mod.f-1234" / "v1" / "cd" / f"{key}.pkl"
+    path = tmp_path / "cache" / "mod.f-1234" / V1 / "cd" / f"{key}.pkl"
     assert path.read_bytes() == b"hello world"
     assert bytes(bucket.read(key) or b"") == b"hello world"
     assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
@@ -40,7 +44,7 @@ def test_write_read_fanout_and_mode(tmp_path: Path) -> None:
     (entry,) = store.entries()
     assert (entry.namespace, entry.version, entry.key, entry.size, entry.created) == (
         "mod.f-1234",
-        "v1",
+        V1,
         key,
         11,
         1234.5,
@@ -50,7 +54,7 @@ def test_write_read_fanout_and_mode(tmp_path: Path) -> None:
 
 
 def test_large_entries_read_whole(tmp_path: Path) -> None:
-    bucket = DirectoryStore(tmp_path).bucket("ns", "v")
+    bucket = DirectoryStore(tmp_path / "cache").bucket("ns", V1, MANIFEST)
     payload = os.urandom(3 * (1 << 20) + 17)
     bucket.write("ee" * 32, [payload], created=0.0)
     assert bytes(bucket.read("ee" * 32) or b"") == payload
@@ -68,22 +72,27 @@ def test_a_failed_write_leaves_the_old_entry_and_no_temp_file(tmp_path: Path) ->
     folder = tmp_path / "f"
     folder.mkdir()
     (folder / "entry.pkl").write_bytes(b"old")
-    with pytest.raises(OSError, match="No space"):
-        write_atomic(str(folder), "entry.pkl", _FailingSegments())
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with pytest.raises(OSError, match="No space"):
+            write_atomic(fd, "entry.pkl", _FailingSegments())
+    finally:
+        os.close(fd)
     assert sorted(p.name for p in folder.iterdir()) == ["entry.pkl"]
     assert (folder / "entry.pkl").read_bytes() == b"old"
 
 
 def test_remove_namespace_counts_what_it_removed(tmp_path: Path) -> None:
-    store = DirectoryStore(tmp_path)
-    for version in ("v1", "v2"):
-        bucket = store.bucket("ns", version)
+    store = DirectoryStore(tmp_path / "cache")
+    for version in (V1, V2):
+        bucket = store.bucket("ns", version, MANIFEST)
         for index in range(3):
             bucket.write(f"{index:02x}" * 32, [b"x" * 10], created=0.0)
-    store.write_manifest("ns", {"name": "f"})
-    assert store.read_manifest("ns") == {"name": "f"}
+    store.write_manifest("ns", {"name": "f", "current_version": V2})
+    assert store.read_manifest("ns") == {"pkcache": "function", "name": "f", "current_version": V2}
     assert store.remove_namespace("ns") == (6, 60)
     assert store.namespaces() == []
+    assert not (tmp_path / "cache" / "ns").exists()
 
 
 HOLDER = textwrap.dedent(

@@ -365,7 +365,7 @@ def test_an_unreachable_server_never_breaks_the_caller(caplog: pytest.LogCapture
 
     runs = []
 
-    @pkcache.cached(store=url, secret="s")
+    @pkcache.cached(store=url, secret="a secret of this one function")
     def inc(x: int) -> int:
         runs.append(x)
         return x + 1
@@ -534,7 +534,7 @@ def test_planted_altered_and_foreign_entries_are_refused(
     assert value(1) == {"x": 1}
 
     # An entry signed with another secret (another team's, or a forger's).
-    foreign = pkcache.Cache(server.url, secret="someone-else")
+    foreign = pkcache.Cache(server.url, secret="someone-else-entirely")
 
     @foreign.cached
     def other(x: int) -> dict[str, int]:

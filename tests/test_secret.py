@@ -38,8 +38,8 @@ def test_processes_racing_to_create_the_secret_agree(isolated_env: Path) -> None
 
 
 def test_env_secret_overrides_and_is_shared(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PKCACHE_SECRET", "team secret")
-    assert load_secret() == load_secret("team secret")
+    monkeypatch.setenv("PKCACHE_SECRET", "team secret of the lab")
+    assert load_secret() == load_secret("team secret of the lab")
     assert not default_secret_path().exists()
 
 
@@ -56,18 +56,18 @@ def _square_calls(cache_dir: Path) -> tuple[pkcache.CachedFunction[[int], int], 
 def test_entries_signed_with_another_secret_are_refused(
     cache_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setenv("PKCACHE_SECRET", "alice")
+    monkeypatch.setenv("PKCACHE_SECRET", "alice-secret-1234567890")
     square, _ = _square_calls(cache_dir)
     square(3)
-    monkeypatch.setenv("PKCACHE_SECRET", "alice")
+    monkeypatch.setenv("PKCACHE_SECRET", "alice-secret-1234567890")
     same, same_runs = _square_calls(cache_dir)
     assert same(3) == 9
     assert same_runs == []  # same secret: a hit
-    monkeypatch.setenv("PKCACHE_SECRET", "mallory")
+    monkeypatch.setenv("PKCACHE_SECRET", "mallory-secret-1234567890")
     other, other_runs = _square_calls(cache_dir)
     with caplog.at_level(logging.WARNING, logger="pkcache"):
         assert other(3) == 9
     assert other_runs == [3]
     assert "signature does not verify" in caplog.text
-    assert "mallory" not in caplog.text
-    assert "alice" not in caplog.text
+    assert "mallory-secret-1234567890" not in caplog.text
+    assert "alice-secret-1234567890" not in caplog.text

@@ -105,7 +105,7 @@ def test_set_subclass_keys_do_not_depend_on_the_hash_seed(tmp_path: Path) -> Non
     code = (
         "import pkcache\n"
         "from tests.keycases import TaggedSet, probe\n"
-        f"f = pkcache.Cache({str(tmp_path)!r}).cached(probe)\n"
+        f"f = pkcache.Cache({str(tmp_path / 'cache')!r}).cached(probe)\n"
         "print(f.cache_key(TaggedSet({'alpha', 'beta', 'gamma', 'delta', 'epsilon'}, tag='t')))\n"
     )
     keys = {
@@ -425,7 +425,7 @@ def long(examples: int) -> Any:
 
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return keycases.key_function(str(tmp_path_factory.mktemp("keys")))
+    return keycases.key_function(str(tmp_path_factory.mktemp("keys") / "cache"))
 
 
 def no_wrong_hit(probe: Any, one: Any, two: Any) -> None:
@@ -452,7 +452,7 @@ def fresh_interpreter(probe: Any, values: list[Any], tmp_path_factory: pytest.Te
         "import json, pickle, sys\n"
         "from tests.keycases import key_function, rebuild, safe_key\n"
         f"values = pickle.loads(open({str(folder / 'values.pkl')!r}, 'rb').read())\n"
-        f"probe = key_function({str(folder)!r})\n"
+        f"probe = key_function({str(folder / 'cache')!r})\n"
         "print(json.dumps([safe_key(probe, rebuild(v)) for v in values]))\n"
     )
     for seed in ("7", "12345"):

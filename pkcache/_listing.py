@@ -1,0 +1,131 @@
+"""What a cache holds, as listings show it, read once per listing from the store's metadata.
+
+Metadata files are untrusted: a value of the wrong type or out of range (a negative
+bound, a policy that does not exist, ``1e999``) is ignored with a warning, never passed
+on to raise in the caller.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ._log import logger
+from ._policies import POLICIES, Limits
+from ._reports import EntryInfo, FunctionSummary
+
+if TYPE_CHECKING:
+    from ._codec import Signer
+    from ._store import EntryStat, Store
+
+
+class Function(NamedTuple):
+    """A function with a folder (or namespace) in a cache, and what its manifest says."""
+
+    name: str
+    namespace: str
+    manifest: dict[str, Any]
+
+    @property
+    def current_version(self) -> str | None:
+        version = self.manifest.get("current_version")
+        return version if isinstance(version, str) else None
+
+
+def functions(store: Store) -> list[Function]:
+    """Every function of the store, by name; each manifest is read once."""
+    found = []
+    for namespace, manifest in store.manifests().items():
+        name = manifest.get("name")
+        found.append(Function(name if isinstance(name, str) else namespace, namespace, manifest))
+    return sorted(found, key=lambda f: f.name)
+
+
+def matching(found: list[Function], pattern: str | None) -> list[Function]:
+    """The functions ``pattern`` names: the full name, its last part (``load`` for ``pkg.data.load``), a glob."""
+    if pattern is None:
+        return found
+    return [f for f in found if _name_matches(f.name, pattern) or f.namespace == pattern]
+
+
+def _name_matches(name: str, pattern: str) -> bool:
+    return name == pattern or name.endswith(("." + pattern, ":" + pattern)) or fnmatch.fnmatchcase(name, pattern)
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _seconds(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) and value > 0 else None
+
+
+def recorded_limits(record: dict[str, Any], where: str) -> Limits:
+    """The limits a manifest or configuration records; any unusable value is ignored, with a warning."""
+    limits = Limits(
+        _count(record.get("max_size")),
+        _count(record.get("max_entries")),
+        _seconds(record.get("ttl")),
+        record["policy"] if record.get("policy") in POLICIES else "lru",
+    )
+    for field, kept in zip(("max_size", "max_entries", "ttl", "policy"), limits, strict=True):
+        if record.get(field) is not None and record.get(field) != kept:
+            logger.warning("pkcache: ignoring %s=%r recorded in %s: not a usable value", field, record[field], where)
+    return limits
+
+
+def summarize(store: Store, function: Function) -> FunctionSummary:
+    usage = store.read_usage(function.namespace)
+    current = function.current_version
+    entries = list(store.entries(function.namespace))
+    created = [e.created for e in entries]
+    limits = recorded_limits(function.manifest, function.namespace)
+    return FunctionSummary(
+        function.name,
+        function.namespace,
+        entries=len(entries),
+        size=sum(e.size for e in entries),
+        stale=sum(current is not None and e.version != current for e in entries),
+        newest=max(created, default=None),
+        oldest=min(created, default=None),
+        hits=usage.hits,
+        misses=usage.misses,
+        limits={k: v for k, v in limits.describe().items() if v and (k != "policy" or limits.bounded)},
+    )
+
+
+def entry_infos(store: Store, found: list[Function]) -> Iterator[EntryInfo]:
+    for function in found:
+        current = function.current_version
+        for entry in store.entries(function.namespace):
+            stale = current is not None and entry.version != current
+            yield EntryInfo(function.name, entry.key, entry.size, entry.created, entry.version, stale, entry.location)
+
+
+def describe(store: Store, entry: EntryStat, signer: Signer) -> dict[str, Any]:
+    """An entry's metadata, with ``verified`` (False: the signature does not verify); never unpickles."""
+    from ._codec import read_header, read_meta, verify
+    from ._errors import EntryError
+
+    bucket = store.bucket(entry.namespace, entry.version)
+    data = bucket.read_prefix(entry.key, 1 << 20)
+    if data is None:
+        raise KeyError(entry.key)
+    head, size = data
+    header = read_header(head, entry.location)
+    meta = read_meta(head, header)
+    meta.update(size=size, location=entry.location, complete=size == header.total_len)
+    whole = bucket.read(entry.key)
+    try:
+        if whole is None:
+            raise KeyError(entry.key)
+        verify(entry.key, whole, signer, entry.location)
+    except EntryError as exc:
+        meta.update(verified=False, problem=exc.reason)
+    else:
+        meta["verified"] = True
+    return meta
