@@ -137,7 +137,8 @@ class Root:
         except NotADirectoryError as exc:
             if os.path.isfile(self.path):
                 raise NotACacheError(self.path, "is a file, not a cache directory") from exc
-            raise NotACacheError(self.path, f"cannot be a cache directory: part of it is a file ({exc.strerror})") from exc
+            reason = f"cannot be a cache directory: part of it is a file ({exc.strerror})"
+            raise NotACacheError(self.path, reason) from exc
         self._marked = False
         try:
             if is_pkcache_tag(read_small(fd, TAG, _TAG_MAX)):

@@ -17,7 +17,6 @@ from pkcache._atomic import write_atomic
 from pkcache._localstore import DirectoryStore
 from pkcache._locks import KeyLock
 
-
 V1, V2 = "v-" + "1" * 16, "v-" + "2" * 16
 MANIFEST = {"name": "mod.f", "current_version": V1}
 
