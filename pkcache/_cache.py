@@ -178,14 +178,16 @@ class Cache:
             raise InvalidOptionError(f"key prefix {key_prefix!r} matches {len(matches)} entries; give more digits")
         return self.describe_entry(matches[0])
 
-    def describe_entry(self, entry: EntryStat | EntryInfo) -> dict[str, Any]:
-        """Return the metadata of one listed entry (as ``describe``), reading that entry alone."""
-        if isinstance(entry, EntryInfo):
-            namespace = next(
-                (f.namespace for f in _listing.functions(self.store) if f.name == entry.function), entry.function
-            )
-            entry = EntryStat(namespace, entry.version, entry.key, entry.size, entry.created, entry.location)
-        return _listing.describe(self.store, entry, self.signer)
+    def describe_entry(self, entry: EntryStat | EntryInfo, *, verify: bool = True) -> dict[str, Any]:
+        """Return the metadata of one listed entry (as ``describe``), reading that entry alone.
+
+        ``verify=False`` reads only its header and metadata (fast, for long listings):
+        the result then has no ``verified``, and is untrusted.
+        """
+        stat = EntryStat(entry.namespace, entry.version, entry.key, entry.size, entry.created, entry.location)
+        if not verify:
+            return _listing.read_metadata(self.store, stat)
+        return _listing.describe(self.store, stat, self.signer)
 
     # -- changing ---------------------------------------------------------------------
 
@@ -232,15 +234,20 @@ class Cache:
         max_entries: int | None = None,
         max_age: Any = None,
         policy: str | None = None,
+        dry_run: bool = False,
     ) -> PruneReport:
         """Enforce limits now, exactly; return what was removed.
 
         With no limits given, each function's own limits (as its decorator recorded them)
         and then this cache's limits are enforced; expired entries and dead writers'
         temporary files always go. Given limits apply to each matching function when
-        ``function`` is named, else to the whole directory as one pool.
+        ``function`` is named, else to the whole directory as one pool. ``dry_run``
+        removes nothing and returns what would be removed.
         """
-        from ._pruning import PruneReport, prune
+        from ._pruning import PruneReport, plan
+        from ._pruning import prune as run
+
+        prune = plan if dry_run else run
 
         self.flush_usage()
         given = make_limits(max_size=max_size, max_entries=max_entries, ttl=max_age, policy=policy)
@@ -308,6 +315,10 @@ class Cache:
         self.store.remove_entries(bad)
         warnings = [w for w in (self.store.shared_warning(),) if w] + secret_warnings(*self._secret)
         return VerifyReport(checked, corrupt, failed, foreign=self.store.foreign(), warnings=warnings)
+
+    def matching(self, function: str | None = None) -> dict[str, str]:
+        """Return the functions ``function`` names (all if None), as {folder or namespace: function name}."""
+        return {f.namespace: f.name for f in self._matching(function)}
 
     def _matching(self, function: str | None) -> list[_listing.Function]:
         return _listing.matching(_listing.functions(self.store), function)

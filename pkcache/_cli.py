@@ -17,6 +17,7 @@ from ._errors import PkcacheError
 from ._location import URL_ENV, default_directory, is_url
 from ._policies import POLICIES
 from ._tables import ago, arguments_of, entries_table, functions_table, info_table
+from ._text import printable
 from ._units import format_size, parse_age, parse_size
 
 
@@ -27,6 +28,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _age_arg(text: str) -> float:
+    if text.strip().replace(".", "", 1).isdigit():
+        number = text.strip()
+        raise argparse.ArgumentTypeError(
+            f"AGE {text!r} needs a unit: {number}s, {number}m, {number}h or {number}d (seconds, minutes, hours, days)"
+        )
     try:
         return parse_age(text, option="AGE")
     except PkcacheError as exc:
@@ -46,39 +52,54 @@ def _count_arg(text: str) -> int:
     return int(text)
 
 
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """The options every command takes, before or after its name (after it, they do not override)."""
+    default: Any = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--dir", metavar="DIR", default=default, help="cache directory (default: $PKCACHE_DIR or ~)")
+    parser.add_argument("--url", metavar="URL", default=default, help=f"Redis store, redis://host:port/db (${URL_ENV})")
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS if suppress else False, help="JSON")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="log what pkcache does (the pkcache logger at DEBUG) on standard error",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pkcache", description="Inspect and manage a pkcache cache directory or Redis store.")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--dir", metavar="DIR", help="cache directory (default: $PKCACHE_DIR or the user cache folder)")
-    where.add_argument("--url", metavar="URL", help=f"Redis store, redis://host:port/db (default: ${URL_ENV})")
+    _global_options(parser, suppress=False)
     parser.add_argument("--version", action="version", version=f"pkcache {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
-    commands.add_parser("path", help="print the cache directory (or Redis URL)")
-    listing = commands.add_parser("list", help="one row per function, or the entries of one function")
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text)
+        _global_options(sub, suppress=True)
+        return sub
+
+    command("path", "print the cache directory (or Redis URL)")
+    listing = command("list", "one row per function, or the entries of one function")
     listing.add_argument("--function", metavar="NAME", help="list this function's entries (name, last part, or glob)")
-    listing.add_argument("--json", action="store_true", help="print JSON")
-    info = commands.add_parser("info", help="totals for the whole cache")
-    info.add_argument("--json", action="store_true", help="print JSON")
-    show = commands.add_parser("show", help="an entry's metadata (never unpickles it)")
+    listing.add_argument("--all", action="store_true", help="also functions with no stored results")
+    command("info", "totals for the whole cache")
+    show = command("show", "an entry's metadata (never unpickles it)")
     show.add_argument("key", metavar="KEY", help="the entry's key, or a unique prefix of it")
-    show.add_argument("--json", action="store_true", help="print JSON")
-    clear = commands.add_parser("clear", help="remove stored results")
+    clear = command("clear", "remove stored results")
     clear.add_argument("--function", metavar="NAME", help="only this function's results")
-    clear.add_argument(
-        "--older-than", metavar="AGE", type=_age_arg, help="only results older than AGE (30s, 15m, 2h, 7d)"
-    )
+    clear.add_argument("--older-than", metavar="AGE", type=_age_arg, help="only results older than AGE (30s, 15m, 2h)")
     clear.add_argument("--stale", action="store_true", help="only results of old code versions, and expired ones")
     clear.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-    prune = commands.add_parser("prune", help="enforce limits now (recorded ones, or those given)")
+    clear.add_argument("--dry-run", action="store_true", help="say what would be removed; remove nothing")
+    prune = command("prune", "enforce limits now (recorded ones, or those given)")
     prune.add_argument("--max-size", metavar="SIZE", type=_size_arg, help="keep at most SIZE bytes (500MB, 2GiB)")
     prune.add_argument("--max-entries", metavar="N", type=_count_arg, help="keep at most N entries")
     prune.add_argument("--max-age", metavar="AGE", type=_age_arg, help="remove entries older than AGE")
     prune.add_argument("--policy", choices=sorted(POLICIES), help="what goes first (default lru)")
     prune.add_argument("--function", metavar="NAME", help="apply to this function's entries only")
-    prune.add_argument("--json", action="store_true", help="print JSON")
-    verify = commands.add_parser("verify", help="check every entry; remove corrupt or forged ones (exit 1 if any)")
-    verify.add_argument("--json", action="store_true", help="print JSON")
+    prune.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    prune.add_argument("--dry-run", action="store_true", help="say what would be removed; remove nothing")
+    command("verify", "check every entry; remove corrupt or altered ones (exit 1 if any)")
     return parser
 
 
@@ -89,17 +110,22 @@ def _version() -> str:
 
 
 def _print_json(value: Any) -> None:
+    # json escapes control characters, so text from the cache cannot reach the terminal raw.
     print(json.dumps(value, indent=2, default=str))
 
 
 def _cmd_list(cache: Cache, args: argparse.Namespace) -> int:
-    if args.json:
-        if args.function is not None:
-            _print_json([e._asdict() | {"args": arguments_of(cache, e.key)} for e in cache.entries(args.function)])
+    if args.function is not None:
+        if args.json:
+            _print_json([e._asdict() | {"args": arguments_of(cache, e)} for e in cache.entries(args.function)])
         else:
-            _print_json([s._asdict() for s in cache.functions()])
+            print(entries_table(cache, args.function))
         return 0
-    print(entries_table(cache, args.function) if args.function is not None else functions_table(cache))
+    summaries = [s for s in cache.functions() if args.all or s.entries]
+    if args.json:
+        _print_json([s._asdict() for s in summaries])
+    else:
+        print(functions_table(cache, summaries))
     return 0
 
 
@@ -112,69 +138,134 @@ def _cmd_info(cache: Cache, args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(name: str, value: Any) -> str:
+    if name == "created" and isinstance(value, (int, float)) and 0 <= value < 1e11:
+        return f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(value))} ({ago(value)})"
+    if name == "size" and isinstance(value, int):
+        return format_size(value)
+    return printable(value)
+
+
 def _cmd_show(cache: Cache, args: argparse.Namespace) -> int:
     try:
         meta = cache.describe(args.key)
     except KeyError:
         return _fail(f"no entry with key {args.key!r}")
+    except ValueError as exc:  # an entry whose metadata does not parse
+        return _fail(f"entry {args.key!r} has no readable metadata ({exc})")
     if args.json:
         _print_json(meta)
         return 0
+    if not meta.get("verified"):
+        print(f"UNVERIFIED: this entry fails its integrity check ({printable(meta.get('problem'))});")
+        print("            what follows is what the file says, not what pkcache wrote.")
     for name, value in meta.items():
-        if name == "created":
-            shown = f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(value))} ({ago(value)})"
-        elif name == "size":
-            shown = format_size(value)
-        else:
-            shown = str(value)
-        print(f"{name:16} {shown}")
+        print(f"{printable(name)[:30]:16} {_shown(name, value)}")
     return 0
+
+
+def _removal_summary(count: int, size: int, functions: list[str], *, folders: int = 0) -> str:
+    what = f"{count} entries ({format_size(size)})"
+    if functions:
+        shown = ", ".join(printable(f) for f in functions[:5]) + (", ..." if len(functions) > 5 else "")
+        what += f" of {len(functions)} function{'s' if len(functions) != 1 else ''} ({shown})"
+    if folders:
+        what += f", and the folders of {folders} function{'s' if folders != 1 else ''}"
+    return what
+
+
+def _confirm(question: str) -> bool:
+    answer = input(f"{question} [y/N] ")
+    return answer.strip().lower() in {"y", "yes"}
 
 
 def _cmd_clear(cache: Cache, args: argparse.Namespace) -> int:
-    if not args.yes and sys.stdin.isatty():
-        # Only a question needs the listing beforehand; otherwise clear counts as it goes.
-        doomed = cache.doomed(args.function, older_than=args.older_than, stale=args.stale)
-        if doomed:
-            what = f"{len(doomed)} entries ({format_size(sum(e.size for e in doomed))})"
-            answer = input(f"remove {what} from {cache.location}? [y/N] ")
-            if answer.strip().lower() not in {"y", "yes"}:
-                print("nothing removed")
-                return 1
+    doomed = cache.doomed(args.function, older_than=args.older_than, stale=args.stale)
+    named = cache.matching(args.function)
+    whole = args.older_than is None and not args.stale
+    folders = list(named.values()) if whole else []  # a whole clear removes the functions' folders too
+    names = sorted(set(folders) | {named.get(e.namespace, e.namespace) for e in doomed})
+    summary = _removal_summary(len(doomed), sum(e.size for e in doomed), names, folders=len(folders))
+    if not doomed and not folders:
+        _report_clear(args, "nothing to remove", [], 0, 0)
+        return 0
+    if args.dry_run:
+        _report_clear(args, f"would remove {summary} from {cache.location}", doomed, len(doomed), 0, dry_run=True)
+        return 0
+    if not args.yes and sys.stdin.isatty() and not _confirm(f"remove {summary} from {cache.location}?"):
+        print("nothing removed")
+        return 1
     count, size = cache.clear(args.function, older_than=args.older_than, stale=args.stale)
-    print(f"removed {count} entries ({format_size(size)})" if count else "nothing to remove")
+    _report_clear(args, f"removed {count} entries ({format_size(size)})", doomed, count, size)
     return 0
+
+
+def _report_clear(
+    args: argparse.Namespace, text: str, entries: list[Any], count: int, size: int, *, dry_run: bool = False
+) -> None:
+    if args.json:
+        key = "would_remove" if dry_run else "removed"
+        _print_json({key: count, "bytes": size, "entries": [e.location for e in entries]})
+    else:
+        print(text)
 
 
 def _cmd_verify(cache: Cache, args: argparse.Namespace) -> int:
     report = cache.verify()
     if args.json:
         _print_json(report._asdict() | {"ok": report.ok})
-    else:
-        for location in report.corrupt:
-            print(f"corrupt (truncated or garbled), removed: {location}")
-        for location in report.forged:
-            print(f"forged (signature does not verify), removed: {location}")
-        print(f"checked {report.checked} entries: {len(report.corrupt)} corrupt, {len(report.forged)} forged")
+        return 0 if report.ok else 1
+    for location in report.corrupt:
+        print(f"corrupt (truncated or garbled), removed: {printable(location)}")
+    for location in report.forged:
+        print(f"fails its integrity check (corrupted or altered), removed: {printable(location)}")
+    for location in report.foreign:
+        print(f"not made by pkcache, left alone: {printable(location)}")
+    for warning in report.warnings:
+        print(f"warning: {printable(warning)}")
+    print(
+        f"checked {report.checked} entries: {len(report.corrupt)} corrupt, "
+        f"{len(report.forged)} failing their integrity check; {len(report.foreign)} foreign items left alone"
+    )
     return 0 if report.ok else 1
 
 
 def _cmd_prune(cache: Cache, args: argparse.Namespace) -> int:
-    report = cache.prune(
-        args.function, max_size=args.max_size, max_entries=args.max_entries, max_age=args.max_age, policy=args.policy
+    limits = {"max_size": args.max_size, "max_entries": args.max_entries, "max_age": args.max_age}
+
+    def prune(*, dry_run: bool) -> Any:
+        return cache.prune(args.function, **limits, policy=args.policy, dry_run=dry_run)
+
+    if args.dry_run or (not args.yes and sys.stdin.isatty()):
+        planned = prune(dry_run=True)
+        text = f"{planned.removed} entries ({format_size(planned.bytes)}), {planned.temp_files} dead writers' files"
+        if args.dry_run:
+            _print_prune(args, planned, f"would remove {text}", dry_run=True)
+            return 0
+        if (planned.removed or planned.temp_files) and not _confirm(f"remove {text} from {cache.location}?"):
+            print("nothing removed")
+            return 1
+    report = prune(dry_run=False)
+    _print_prune(
+        args,
+        report,
+        f"removed {report.removed} entries ({format_size(report.bytes)}), "
+        f"{report.temp_files} temporary files of dead writers",
     )
-    if args.json:
-        _print_json(report._asdict())
-    else:
-        print(
-            f"removed {report.removed} entries ({format_size(report.bytes)}), "
-            f"{report.temp_files} temporary files of dead writers"
-        )
     return 0
 
 
+def _print_prune(args: argparse.Namespace, report: Any, text: str, *, dry_run: bool = False) -> None:
+    if args.json:
+        data = report._asdict()
+        data["locations"] = list(data["locations"])
+        _print_json({"dry_run": True, **data} if dry_run else data)
+    else:
+        print(text)
+
+
 def _fail(message: str) -> int:
-    print(f"pkcache: error: {message}", file=sys.stderr)
+    print(f"pkcache: error: {printable(message)}", file=sys.stderr)
     return 2
 
 
@@ -188,21 +279,33 @@ _COMMANDS = {
 }
 
 
+def _location(args: argparse.Namespace) -> str | Path | int:
+    """Where to look, from the options and environment; an exit status if it cannot be a cache."""
+    if args.dir is not None and args.url is not None:
+        return _fail("give --dir or --url, not both")
+    if args.url is not None:
+        if not is_url(args.url):
+            return _fail(f"--url takes a Redis URL (redis://host:port/db), not {args.url!r}")
+        return str(args.url)
+    if args.dir is not None:
+        location = Path(args.dir).expanduser()
+        if location.is_file():
+            return _fail(f"{args.dir} is a file, not a cache directory")
+        if not location.is_dir():
+            return _fail(f"cache directory {args.dir} does not exist")
+        return location
+    return os.environ.get(URL_ENV) or default_directory()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(format="%(message)s", level=logging.WARNING)
-    location: str | Path
-    if args.url is not None:
-        if not is_url(args.url):
-            return _fail(f"--url takes a Redis URL (redis://host:port/db), not {args.url!r}")
-        location = args.url
-    elif args.dir is not None:
-        location = Path(args.dir).expanduser()
-        if not location.is_dir():
-            return _fail(f"cache directory {args.dir} does not exist")
-    else:
-        location = os.environ.get(URL_ENV) or default_directory()
+    if args.verbose:
+        logging.getLogger("pkcache").setLevel(logging.DEBUG)
+    location = _location(args)
+    if isinstance(location, int):
+        return location
     try:
         cache = Cache(location)
         if args.command == "path":

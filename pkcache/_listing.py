@@ -103,23 +103,40 @@ def entry_infos(store: Store, found: list[Function]) -> Iterator[EntryInfo]:
         current = function.current_version
         for entry in store.entries(function.namespace):
             stale = current is not None and entry.version != current
-            yield EntryInfo(function.name, entry.key, entry.size, entry.created, entry.version, stale, entry.location)
+            fields = (entry.key, entry.size, entry.created, entry.version, stale, entry.location)
+            yield EntryInfo(function.name, *fields, namespace=entry.namespace)
+
+
+_META_GUESS = 4096  # an entry's header and metadata fit in this, but for very long argument summaries
+
+
+def read_metadata(store: Store, entry: EntryStat) -> dict[str, Any]:
+    """An entry's metadata (untrusted: not verified), with its size, location and completeness; never unpickles.
+
+    Raises ``KeyError`` if the entry is gone, ``EntryError`` or ``ValueError`` if it has no readable metadata.
+    """
+    from ._codec import HEADER_SIZE, read_header, read_meta
+
+    bucket = store.bucket(entry.namespace, entry.version)
+    data = bucket.read_prefix(entry.key, _META_GUESS)
+    if data is None:
+        raise KeyError(entry.key)
+    header = read_header(data[0], entry.location)
+    if HEADER_SIZE + header.meta_len > len(data[0]) and header.meta_len <= 1 << 20:
+        data = bucket.read_prefix(entry.key, HEADER_SIZE + header.meta_len) or data
+    head, size = data
+    meta = read_meta(head, header)
+    meta.update(size=size, location=entry.location, complete=size == header.total_len)
+    return meta
 
 
 def describe(store: Store, entry: EntryStat, signer: Signer) -> dict[str, Any]:
     """An entry's metadata, with ``verified`` (False: the signature does not verify); never unpickles."""
-    from ._codec import read_header, read_meta, verify
+    from ._codec import verify
     from ._errors import EntryError
 
-    bucket = store.bucket(entry.namespace, entry.version)
-    data = bucket.read_prefix(entry.key, 1 << 20)
-    if data is None:
-        raise KeyError(entry.key)
-    head, size = data
-    header = read_header(head, entry.location)
-    meta = read_meta(head, header)
-    meta.update(size=size, location=entry.location, complete=size == header.total_len)
-    whole = bucket.read(entry.key)
+    meta = read_metadata(store, entry)
+    whole = store.bucket(entry.namespace, entry.version).read(entry.key)
     try:
         if whole is None:
             raise KeyError(entry.key)

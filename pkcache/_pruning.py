@@ -18,14 +18,20 @@ _PRUNE_LOCK_TIMEOUT = 30.0
 
 
 class PruneReport(NamedTuple):
-    """What a prune removed."""
+    """What a prune removed (or, planned, would remove)."""
 
     removed: int = 0
     bytes: int = 0
     temp_files: int = 0
+    locations: tuple[str, ...] = ()  # the entries removed
 
     def plus(self, other: PruneReport) -> PruneReport:
-        return PruneReport(*(mine + theirs for mine, theirs in zip(self, other, strict=True)))
+        return PruneReport(
+            self.removed + other.removed,
+            self.bytes + other.bytes,
+            self.temp_files + other.temp_files,
+            self.locations + other.locations,
+        )
 
 
 def candidates(store: Store, namespaces: list[str], *, now: float, max_age: float | None) -> Iterator[Candidate]:
@@ -48,6 +54,20 @@ def candidates(store: Store, namespaces: list[str], *, now: float, max_age: floa
 
 def _any_ttl(store: Store, namespaces: list[str]) -> bool:
     return any(recorded_limits(store.read_manifest(ns) or {}, ns).ttl for ns in namespaces)
+
+
+def plan(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
+    """What ``prune`` with the same arguments would remove now; touches nothing."""
+    namespaces = [namespace] if namespace is not None else store.namespaces()
+    victims: list[Candidate] = []
+    if limits.bounded or limits.ttl is not None or _any_ttl(store, namespaces):
+        found = list(candidates(store, namespaces, now=time.time(), max_age=limits.ttl))
+        policy = POLICIES[limits.policy]
+        victims = select_victims(found, policy, max_entries=limits.max_entries, max_size=limits.max_size)
+    old = time.time() - TEMP_GRACE
+    temps = sum(t.modified < old for ns in namespaces for t in store.temp_files(ns))
+    size = sum(v.entry.size for v in victims)
+    return PruneReport(len(victims), size, temps, tuple(v.entry.location for v in victims))
 
 
 def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
@@ -91,7 +111,7 @@ def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
                 temps += store.remove_dead_temp_file(temp, TEMP_GRACE)
     finally:
         lock.release()
-    report = PruneReport(removed, size, temps)
+    report = PruneReport(removed, size, temps, tuple(v.entry.location for v in victims))
     if report.removed or report.temp_files:
         logger.info(
             "pkcache: pruned %s: %d entries (%d bytes), %d dead temp files",

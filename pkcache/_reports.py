@@ -15,6 +15,7 @@ class EntryInfo(NamedTuple):
     version: str
     stale: bool  # written by another version of the function's code (or another version=)
     location: str
+    namespace: str = ""  # the function's folder (or namespace) in the store
 
 
 class FunctionSummary(NamedTuple):

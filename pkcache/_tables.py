@@ -7,10 +7,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ._errors import PkcacheError
+from ._text import printable
 from ._units import format_age, format_size
 
 if TYPE_CHECKING:
     from ._cache import Cache
+    from ._reports import EntryInfo, FunctionSummary
 
 
 class Table:
@@ -22,21 +24,25 @@ class Table:
 
     def __str__(self) -> str:
         if len(self.rows) < 2:
-            return self.empty
-        widths = [max(len(row[i]) for row in self.rows) for i in range(len(self.rows[0]))]
-        lines = ("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in self.rows)
+            return printable(self.empty)
+        rows = [[printable(cell) for cell in row] for row in self.rows]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = ("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
         return "\n".join(lines)
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
         if len(self.rows) < 2:
-            return f"<p>{html.escape(self.empty)}</p>"
-        head = "".join(f"<th>{html.escape(cell)}</th>" for cell in self.rows[0])
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in self.rows[1:]
-        )
+            return f"<p>{_html(self.empty)}</p>"
+        head = "".join(f"<th>{_html(cell)}</th>" for cell in self.rows[0])
+        body = "".join("<tr>" + "".join(f"<td>{_html(cell)}</td>" for cell in row) + "</tr>" for row in self.rows[1:])
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _html(text: str) -> str:
+    # Text from the cache is untrusted: no markup, and no control characters either.
+    return html.escape(printable(text))
 
 
 def ago(timestamp: float | None) -> str:
@@ -56,14 +62,15 @@ def describe_limits(limits: dict[str, Any]) -> str:
     return ", ".join(parts) or "-"
 
 
-def arguments_of(cache: Cache, key: str) -> str:
+def arguments_of(cache: Cache, entry: EntryInfo) -> str:
+    """The argument summary an entry's metadata holds (read alone, not verified), or "?"."""
     try:
-        return str(cache.describe(key).get("args", ""))
+        return str(cache.describe_entry(entry, verify=False).get("args", ""))
     except (KeyError, PkcacheError, OSError, ValueError):  # removed meanwhile, or unreadable metadata
         return "?"
 
 
-def functions_table(cache: Cache) -> Table:
+def functions_table(cache: Cache, summaries: list[FunctionSummary] | None = None) -> Table:
     rows = [["FUNCTION", "ENTRIES", "SIZE", "STALE", "HITS", "MISSES", "NEWEST", "OLDEST", "LIMITS"]]
     rows += [
         [
@@ -77,7 +84,7 @@ def functions_table(cache: Cache) -> Table:
             ago(s.oldest),
             describe_limits(s.limits),
         ]
-        for s in cache.functions()
+        for s in (cache.functions() if summaries is None else summaries)
     ]
     return Table(rows, f"no stored results in {cache.location}")
 
@@ -91,7 +98,7 @@ def entries_table(cache: Cache, function: str) -> Table:
             format_size(e.size),
             ago(e.created),
             "yes" if e.stale else "",
-            arguments_of(cache, e.key),
+            arguments_of(cache, e),
         ]
         for e in cache.entries(function)
     ]

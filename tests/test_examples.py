@@ -29,4 +29,4 @@ def test_cli_walkthrough_runs_every_command() -> None:
     for command in ("pkcache list", "pkcache show", "pkcache verify", "pkcache clear --function embed --yes"):
         assert f"$ {command}" in result.stdout
     assert "removed 1 entries" in result.stdout
-    assert "checked 4 entries: 0 corrupt, 0 forged" in result.stdout
+    assert "checked 4 entries: 0 corrupt, 0 failing their integrity check" in result.stdout

@@ -648,7 +648,7 @@ def test_cli_against_the_server(server: RedisServer, raw: redis.Redis) -> None:
     verify = cli("--url", server.url, "verify")
     assert verify.returncode == 1
     assert "checked 3 entries" in verify.stdout
-    assert "1 forged" in verify.stdout
+    assert "1 failing their integrity check" in verify.stdout
 
     prune = cli("--url", server.url, "prune", "--max-entries", "1")
     assert prune.returncode == 0
