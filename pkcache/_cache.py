@@ -295,6 +295,7 @@ class Cache:
         from ._codec import verify
         from ._secret import secret_warnings
 
+        signer = self.signer  # a secret that cannot sign is an error here, before anything is read
         checked = 0
         corrupt: list[str] = []
         failed: list[str] = []
@@ -305,7 +306,7 @@ class Cache:
             if data is None:  # removed while we looked
                 continue
             try:
-                verify(entry.key, data, self.signer, entry.location)
+                verify(entry.key, data, signer, entry.location)
             except ForgedEntryError:
                 failed.append(entry.location)
                 bad.append(entry)

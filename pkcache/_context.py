@@ -301,7 +301,8 @@ class FunctionContext:
     # -- usage and limits -------------------------------------------------------------
 
     def miss(self) -> None:
-        self.usage.miss()
+        if self.usage.miss():  # a worker process: recorded now, in case it is killed
+            self.flush_usage()
 
     def flush_usage(self) -> None:
         """Append this process's pending hits and misses to the shared usage log."""

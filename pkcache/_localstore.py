@@ -169,20 +169,30 @@ class DirectoryStore:
     def account(self, namespace: str, count: int, size: int) -> None:
         """Add a store's or a removal's effect to the namespace's and the directory's totals."""
         for scope in (namespace, None):
-            with contextlib.suppress(*ABSENT):  # the namespace was cleared meanwhile: nothing to count
+            with self._totals_kept(scope):
                 self._ledger(scope).add(count, size)
 
     def totals(self, namespace: str | None = None) -> tuple[int, int]:
         """Return the running (entries, bytes) of a namespace or of the whole directory."""
-        try:
+        with self._totals_kept(namespace):
             return self._ledger(namespace).read()
-        except ABSENT:
-            return 0, 0
+        return 0, 0
 
     def correct_totals(self, namespace: str | None, counted: tuple[int, int], since: tuple[int, int]) -> None:
         """Replace drifting totals by an exact count (see ``Ledger.correct``)."""
-        with contextlib.suppress(*ABSENT):
+        with self._totals_kept(namespace):
             self._ledger(namespace).correct(counted, since)
+
+    @contextlib.contextmanager
+    def _totals_kept(self, namespace: str | None) -> Iterator[None]:
+        """Running totals are a convenience: a missing folder (cleared meanwhile) means nothing to count,
+        and a link planted at the totals file is refused with a warning, not followed or raised."""
+        try:
+            yield
+        except ABSENT:
+            pass
+        except UnsafePathError as exc:
+            logger.warning("pkcache: running totals of %s not kept: %s", namespace or self.location, exc)
 
     # -- manifests, configuration, usage ------------------------------------------------
 

@@ -23,6 +23,7 @@ treat those as "recompute, warn, carry on" (see ``_redisserver``).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -160,7 +161,13 @@ class RedisStore:
 
     def namespaces(self) -> list[str]:
         members = self.server.run(self.server.client.smembers, self._key("ns"))
-        return sorted(m.decode() for m in members)
+        found = []
+        for member in members:
+            try:
+                found.append(member.decode())
+            except UnicodeDecodeError:  # not written by pkcache: skipped, never a crash of the caller
+                logger.warning("pkcache: ignoring a namespace that is not UTF-8 in %s: %r", self.location, member)
+        return sorted(found)
 
     def entries(self, namespace: str | None = None) -> Iterator[EntryStat]:
         for ns in [namespace] if namespace is not None else self.namespaces():
@@ -169,8 +176,11 @@ class RedisStore:
             while cursor != 0:
                 cursor, found = self.server.run(self.server.client.hscan, self._key("i", ns), cursor or 0, count=_BATCH)
                 for field, row in found.items():
-                    size, created = row.split()
-                    rows.append((field.decode(), int(size), float(created)))
+                    parsed = _index_row(field, row)
+                    if parsed is None:
+                        logger.warning("pkcache: ignoring an unreadable index row of %s in %s", ns, self.location)
+                        continue
+                    rows.append(parsed)
                 if len(rows) >= _BATCH or cursor == 0:
                     yield from self._present(ns, rows)
                     rows = []
@@ -201,7 +211,11 @@ class RedisStore:
 
     def totals(self, namespace: str | None = None) -> tuple[int, int]:
         n, b = self.server.run(self.server.client.hmget, self._key("t", namespace), ["n", "b"])
-        return int(n or 0), int(b or 0)
+        try:
+            return max(int(n or 0), 0), max(int(b or 0), 0)
+        except ValueError:  # not numbers: a prune's exact count corrects them
+            logger.warning("pkcache: ignoring unreadable running totals in %s", self.location)
+            return 0, 0
 
     def correct_totals(self, namespace: str | None, counted: tuple[int, int], since: tuple[int, int]) -> None:
         self.server.run(self._correct, keys=[self._key("t", namespace)], args=[*counted, *since])
@@ -293,7 +307,12 @@ class RedisStore:
             found = self.server.run(self.server.client.hkeys, self._key("i", namespace))
             if not found:
                 break
-            removed = _plus(removed, self._remove_batch([_stat(namespace, f.decode()) for f in found]))
+            fields = [_index_row(f, b"0 0") for f in found]
+            garbage = [f for f, parsed in zip(found, fields, strict=True) if parsed is None]
+            if garbage:  # rows pkcache did not write: dropped from the index, nothing else touched
+                self.server.run(self.server.client.hdel, self._key("i", namespace), *garbage)
+            good = [_stat(namespace, parsed[0]) for parsed in fields if parsed is not None]
+            removed = _plus(removed, self._remove_batch(good))
         keys = [self._key(kind, namespace) for kind in ("i", "t")] + [self._key("t")]
         self.server.run(self._retire, keys=keys)
         pipe = self.server.client.pipeline(transaction=True)
@@ -312,6 +331,17 @@ class RedisStore:
         """Stop renewing leases and close the connections; both come back on use."""
         self._leases.stop()
         self.server.client.close()
+
+
+def _index_row(field: bytes, row: bytes) -> tuple[str, int, float] | None:
+    """An index row as (VERSION:KEY, size, created), or None if it is not one pkcache wrote."""
+    try:
+        size, created = row.split()
+        name = field.decode()
+        parsed = (name, int(size), float(created))
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    return parsed if ":" in name and parsed[1] >= 0 and math.isfinite(parsed[2]) else None
 
 
 def _stat(namespace: str, field: str) -> EntryStat:

@@ -124,11 +124,13 @@ class UsageRecorder:
                 slot[1] = now
         # One clock read does for both; a clock set back or forward makes a flush due,
         # never postpones it.
-        return not 0.0 <= now - self.last_flush <= FLUSH_INTERVAL
+        return _WorkerExit.eager or not 0.0 <= now - self.last_flush <= FLUSH_INTERVAL
 
-    def miss(self) -> None:
+    def miss(self) -> bool:
+        """Count a call that runs the body; True when the tally is due to be flushed."""
         with self.lock:
             self.misses += 1
+        return _WorkerExit.eager
 
     def take(self) -> dict[str, Any] | None:
         """Return the pending tally as a log record and start a new one; None if empty."""
@@ -160,17 +162,28 @@ def flush_all() -> None:
 
 
 class _WorkerExit:
-    """Flushes tallies when a ``multiprocessing`` worker ends: pool workers leave by ``os._exit``,
-    which runs no ``atexit`` handler, but ``multiprocessing`` runs its finalizers first."""
+    """How a worker process's tallies outlive it.
+
+    Pool workers leave by ``os._exit`` (no ``atexit`` handler runs) after running
+    ``multiprocessing``'s finalizers, where pkcache flushes; and ``Pool.__exit__``
+    terminates them, running nothing. So a worker process (a ``multiprocessing`` child,
+    or any forked one) flushes its tally at every call instead of once a second: an
+    append of a few microseconds, small beside what sending a task to a worker costs.
+    """
 
     registered_in = 0  # the process whose finalizers have ours
+    eager = False  # this process flushes at every call
 
 
 def _flush_when_a_worker_ends(_: object = None) -> None:
+    if _WorkerExit.registered_in == os.getpid():
+        return
     util = sys.modules.get("multiprocessing.util")
-    if util is None or _WorkerExit.registered_in == os.getpid():
+    if util is None:
         return
     _WorkerExit.registered_in = os.getpid()
+    if sys.modules["multiprocessing"].parent_process() is not None:
+        _WorkerExit.eager = True
     util.Finalize(None, flush_all, exitpriority=10)
     # A forked worker's finalizers are cleared as it starts: it registers its own.
     util.register_after_fork(_WorkerExit, _flush_when_a_worker_ends)
@@ -181,6 +194,7 @@ def _forget_parents_tallies() -> None:
     # them here too would count each of those hits twice.
     for recorder in list(_RECORDERS):
         recorder.forget()
+    _WorkerExit.eager = True
 
 
 in_child(_forget_parents_tallies)
