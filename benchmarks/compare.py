@@ -447,7 +447,7 @@ def main() -> None:
     parser.add_argument("--only", metavar="WORD", help="run only the timed workloads whose name contains WORD")
     args = parser.parse_args()
     libraries = args.libraries.split(",")
-    os.environ.setdefault("PKCACHE_SECRET", "benchmark")
+    os.environ.setdefault("PKCACHE_SECRET", "benchmark-secret-0123456789")
     import numpy as np
     import pandas as pd
 

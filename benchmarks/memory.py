@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--gib", default="1", help="array size in GiB")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pkcache-memory-") as directory:
-        env = {**os.environ, "PKCACHE_SECRET": "benchmark"}
+        env = {**os.environ, "PKCACHE_SECRET": "benchmark-secret-0123456789"}
         subprocess.run([sys.executable, "-c", CHILD, directory, args.gib], check=True, env=env)
 
 

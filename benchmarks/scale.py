@@ -1,4 +1,4 @@
-"""How pkcache behaves as a cache directory grows: hit time and prune time at 10k to 1M entries.
+"""How pkcache behaves as a cache directory grows: hit, list and prune times at 10k to 1M entries.
 
 Usage: python benchmarks/scale.py [--sizes 10000,100000,1000000] [--dir SCRATCH]
 
@@ -14,6 +14,7 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,6 +54,15 @@ def median_hit_us(function: pkcache.CachedFunction, count: int, samples: int, *,
     return statistics.median(timings) * 1e6
 
 
+def cli_seconds(directory: Path, *args: str) -> float:
+    """Wall time of one ``pkcache`` command, run as a user would (output discarded)."""
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "pkcache", "--dir", str(directory), *args], stdout=subprocess.DEVNULL, check=True
+    )
+    return time.perf_counter() - start
+
+
 def largest_folder(root: Path) -> int:
     return max(len(os.listdir(folder)) for folder in root.rglob("v-*/*") if folder.is_dir())
 
@@ -61,9 +71,9 @@ def run(sizes: list[int], scratch: Path) -> None:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, pkcache {pkcache.__version__}\n")
     print(
         "| entries | set-up (s) | hit, median (µs) | hit without usage recording (µs) | largest folder (files) "
-        "| prune, nothing to remove (s) | prune 10% (s) |"
+        "| `pkcache list` (s) | `pkcache list --function` (s) | prune, nothing to remove (s) | prune 10% (s) |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
         directory = Path(tempfile.mkdtemp(prefix=f"pkcache-scale-{size}-", dir=scratch))
         try:
@@ -81,6 +91,8 @@ def run(sizes: list[int], scratch: Path) -> None:
             for _ in range(3):  # alternate, so that machine noise hits both alike; keep the best
                 with_usage = min(with_usage, median_hit_us(double, size, 5000, record=True))
                 without_usage = min(without_usage, median_hit_us(double, size, 5000, record=False))
+            list_all = cli_seconds(directory, "list")
+            list_entries = cli_seconds(directory, "list", "--function", "double")
             start = time.perf_counter()
             cache.prune(max_entries=size)  # a full scan that finds nothing to evict
             prune_nothing = time.perf_counter() - start
@@ -90,7 +102,7 @@ def run(sizes: list[int], scratch: Path) -> None:
             assert report.removed == size // 10
             print(
                 f"| {size:,} | {setup:.1f} | {with_usage:.1f} | {without_usage:.1f} | {largest_folder(directory):,} "
-                f"| {prune_nothing:.2f} | {prune_tenth:.2f} |",
+                f"| {list_all:.2f} | {list_entries:.2f} | {prune_nothing:.2f} | {prune_tenth:.2f} |",
                 flush=True,
             )
         finally:
@@ -102,7 +114,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--dir", default=tempfile.gettempdir(), help="scratch folder (needs ~4 KB per entry)")
     args = parser.parse_args()
-    os.environ.setdefault("PKCACHE_SECRET", "benchmark")
+    os.environ.setdefault("PKCACHE_SECRET", "benchmark-secret-0123456789")
     run([int(s) for s in args.sizes.split(",")], Path(args.dir))
 
 

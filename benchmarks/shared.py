@@ -141,7 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and calls (well under a minute)")
     args = parser.parse_args()
-    os.environ.setdefault("PKCACHE_SECRET", "benchmark")
+    os.environ.setdefault("PKCACHE_SECRET", "benchmark-secret-0123456789")
     import numpy as np
 
     rounds = 3 if args.quick else 5
