@@ -79,7 +79,8 @@ class DirectoryStore:
     def _make_namespace(self, namespace: str, manifest: dict[str, Any]) -> None:
         """Make a function's folder whole: manifest first, then renamed into place."""
         root = self.folders.open(create=True)
-        assert root is not None, "made above"
+        if root is None:  # made, and removed again at once (a concurrent clear of the whole cache)
+            raise FileNotFoundError(errno.ENOENT, "the cache directory was removed", self.location)
         temp = f"{TEMP_PREFIX}{namespace}-{os.getpid()}-{secrets.token_hex(4)}"
         os.mkdir(temp, 0o700, dir_fd=root)
         try:
