@@ -169,6 +169,23 @@ class FunctionContext:
             return MISS
         return MISS if self._expired(header.created) else self._loaded(key, _codec.load_value, data, header)
 
+    def as_stored(self, key: str, value: Any) -> Any:
+        """With ``mmap_mode``, the just-stored result as a hit returns it (mapped), else ``value``.
+
+        So that behaviour never depends on whether a call was a hit: with ``"r"``, the
+        computing call's arrays are read-only too. (A small entry is never mapped: a hit
+        returns a copy, as the computing call returns the body's own object.)
+        """
+        try:
+            data = self._read(key)
+            if data is None or type(data) is bytes:
+                return value
+            header = _codec.verify(key, data, self.signer, self.bucket.location(key), buffers=False)
+            return _codec.load_value(data, header)
+        except (OSError, EntryError, *_UNPICKLE_ERRORS) as exc:  # removed or replaced meanwhile: the body's own
+            logger.debug("pkcache: returning the computed result of %s, not the stored one: %s", self.name, exc)
+            return value
+
     def _expired(self, created: float) -> bool:
         return self._ttl is not None and time.time() - created > self._ttl
 

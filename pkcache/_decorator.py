@@ -153,7 +153,7 @@ class CachedFunction(Generic[P, R]):
             start = time.perf_counter()
             value = self.__wrapped__(*args, **kwargs)
             context.store(key, value, args=args, kwargs=kwargs, seconds=time.perf_counter() - start)
-            return value
+            return context.as_stored(key, value) if context.options.mmap_mode else value
         finally:
             if lock is not None:
                 lock.release()
@@ -262,7 +262,7 @@ class AsyncCachedFunction(CachedFunction[P, R]):
             start = time.perf_counter()
             value = await self.__wrapped__(*args, **kwargs)  # type: ignore[misc]
             context.store(key, value, args=args, kwargs=kwargs, seconds=time.perf_counter() - start)
-            return value
+            return context.as_stored(key, value) if context.options.mmap_mode else value
         finally:
             if lock is not None:
                 lock.release()

@@ -166,9 +166,10 @@ class _WorkerExit:
 
     Pool workers leave by ``os._exit`` (no ``atexit`` handler runs) after running
     ``multiprocessing``'s finalizers, where pkcache flushes; and ``Pool.__exit__``
-    terminates them, running nothing. So a worker process (a ``multiprocessing`` child,
-    or any forked one) flushes its tally at every call instead of once a second: an
-    append of a few microseconds, small beside what sending a task to a worker costs.
+    terminates them, running nothing (Ray stops its workers likewise). So a worker
+    process (a ``multiprocessing`` child, any forked one, a Ray worker) flushes its
+    tally at every call instead of once a second: an append of a few microseconds,
+    small beside what sending a task to a worker costs.
     """
 
     registered_in = 0  # the process whose finalizers have ours
@@ -178,6 +179,8 @@ class _WorkerExit:
 def _flush_when_a_worker_ends(_: object = None) -> None:
     if _WorkerExit.registered_in == os.getpid():
         return
+    if "RAY_RAYLET_PID" in os.environ:  # set by Ray in the worker processes it starts
+        _WorkerExit.eager = True
     util = sys.modules.get("multiprocessing.util")
     if util is None:
         return

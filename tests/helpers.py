@@ -14,6 +14,12 @@ from pathlib import Path
 import pytest
 
 
+def python_path(*folders: Path) -> str:
+    """``PYTHONPATH`` for a child: ``folders`` first, then whatever this process was given."""
+    inherited = os.environ.get("PYTHONPATH")
+    return os.pathsep.join([*(str(f) for f in folders), *([inherited] if inherited else [])])
+
+
 def run_python(code: str, *, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60) -> str:
     """Run ``code`` in a fresh interpreter (inheriting the test's environment); return stdout."""
     full_env = {**os.environ, **(env or {})}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,3 +31,28 @@ def test_cli_walkthrough_runs_every_command() -> None:
         assert f"$ {command}" in result.stdout
     assert "removed 1 entries" in result.stdout
     assert "checked 4 entries: 0 corrupt, 0 failing their integrity check" in result.stdout
+
+
+def test_parallel_example_computes_each_key_once_across_runs(tmp_path: Path) -> None:
+    env = {**os.environ, "PKCACHE_DIR": str(tmp_path / "cache")}
+    script = [sys.executable, str(EXAMPLES / "parallel.py")]
+    first = subprocess.run(script, capture_output=True, text=True, check=True, timeout=120, env=env).stdout
+    second = subprocess.run(script, capture_output=True, text=True, check=True, timeout=120, env=env).stdout
+    assert "every result right: True" in first
+    assert "20 hits, 4 misses (4 entries)" in first  # 24 tasks over 4 keys
+    assert "44 hits, 4 misses (4 entries)" in second  # the second run computed nothing
+
+
+def test_dask_example_runs_each_key_once_then_none(tmp_path: Path) -> None:
+    env = {**os.environ, "PKCACHE_DIR": str(tmp_path / "cache"), "TMPDIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "dask_cluster.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+        env=env,
+    ).stdout
+    assert "first run : 40 tasks, 10 body runs" in out
+    assert "second run: 40 tasks, 0 body runs" in out
+    assert "70 hits, 10 misses" in out

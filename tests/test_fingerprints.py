@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import python_path
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -296,7 +298,8 @@ class Project:
         """Run the row's call in a new interpreter; return how many bodies ran in it."""
         before = self.body_runs()
         command = [sys.executable, self.row.script] if self.row.script else [sys.executable, "-c", self.row.call]
-        env = {**os.environ, "PYTHONPATH": str(self.root), "RUNS_FILE": str(self.runs), "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {**os.environ, "PYTHONPATH": python_path(self.root), "RUNS_FILE": str(self.runs)}
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
         result = subprocess.run(
             command, cwd=self.root, env=env, capture_output=True, text=True, timeout=60, check=False
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_python
+from tests.helpers import python_path, run_python
 
 MODULE = textwrap.dedent(
     """
@@ -54,7 +54,7 @@ class Project:
         before = self.body_runs()
         out = run_python(
             "from editable_mod import *\n" + code,
-            env={"PYTHONPATH": str(self.root), "RUNS_FILE": str(self.runs), "PYTHONDONTWRITEBYTECODE": "1"},
+            env={"PYTHONPATH": python_path(self.root), "RUNS_FILE": str(self.runs), "PYTHONDONTWRITEBYTECODE": "1"},
         )
         return out.strip(), self.body_runs() - before
 

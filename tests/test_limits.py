@@ -15,7 +15,7 @@ import pytest
 
 import pkcache
 from pkcache import _context, _pruning, _usage
-from tests.helpers import run_python, wait_for
+from tests.helpers import python_path, run_python, wait_for
 
 
 def make(cache: pkcache.Cache, **options: Any) -> tuple[Any, list[str]]:
@@ -195,7 +195,7 @@ SHARED_MODULE = textwrap.dedent(
 
 def test_reads_in_another_process_count_for_lru_and_lfu(tmp_path: Path, cache_dir: Path) -> None:
     (tmp_path / "shared_mod.py").write_text(SHARED_MODULE)
-    env = {"PYTHONPATH": str(tmp_path), "SHARED_CACHE": str(cache_dir)}
+    env = {"PYTHONPATH": python_path(tmp_path), "SHARED_CACHE": str(cache_dir)}
     run_python("from shared_mod import load\nfor name in 'abc': load(name)", env=env)
     # Process B reads "a" often; process A, which never read it, then writes "d".
     run_python("from shared_mod import load\nfor _ in range(20): load('a')", env=env)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pkcache
 from pkcache import _atomic
-from tests.helpers import run_python, wait_for
+from tests.helpers import python_path, run_python, wait_for
 
 WORK_MODULE = textwrap.dedent(
     """
@@ -37,7 +37,7 @@ WORK_MODULE = textwrap.dedent(
 def make_module(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "work_mod.py").write_text(WORK_MODULE)
     runs = tmp_path / "runs.txt"
-    return {"PYTHONPATH": str(tmp_path), "RUNS_FILE": str(runs)}
+    return {"PYTHONPATH": python_path(tmp_path), "RUNS_FILE": str(runs)}
 
 
 def body_runs(env: dict[str, str]) -> list[str]:

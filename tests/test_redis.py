@@ -18,7 +18,7 @@ import pytest
 
 import pkcache
 from pkcache._errors import InvalidOptionError
-from tests.helpers import run_python, wait_for
+from tests.helpers import python_path, run_python, wait_for
 from tests.redisserver import RedisServer
 
 redis = pytest.importorskip("redis", reason="the redis extra is not installed (pip install 'pkcache[redis]')")
@@ -69,7 +69,7 @@ def host_env(tmp_path: Path, server: RedisServer, host: str) -> dict[str, str]:
     """Environment of a process standing in for another machine: its own disk, the shared server."""
     (tmp_path / "host_mod.py").write_text(HOST_MODULE)
     return {
-        "PYTHONPATH": str(tmp_path),
+        "PYTHONPATH": python_path(tmp_path),
         "RUNS_FILE": str(tmp_path / "runs.txt"),
         "PKCACHE_URL": server.url,
         "PKCACHE_DIR": str(tmp_path / host / "cache"),
