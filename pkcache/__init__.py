@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._api import cached
 from ._cache import Cache
 from ._decorator import BoundCachedFunction, CachedFunction, CacheInfo
+from ._entry import Entry
 from ._errors import (
     CorruptEntryError,
     EntryError,
@@ -21,7 +22,9 @@ from ._errors import (
     UnhashableArgumentError,
     UnsafePathError,
 )
+from ._joblib import NoCache
 from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
+from ._switch import disabled
 
 __version__ = "0.1.0"
 
@@ -40,6 +43,7 @@ __all__ = [
     "CacheStats",
     "CachedFunction",
     "CorruptEntryError",
+    "Entry",
     "EntryError",
     "EntryInfo",
     "EntryTooLargeError",
@@ -48,6 +52,7 @@ __all__ = [
     "InvalidOptionError",
     "InvalidOptionTypeError",
     "MissingDependencyError",
+    "NoCache",
     "NotACacheError",
     "PkcacheError",
     "SecretError",
@@ -58,4 +63,5 @@ __all__ = [
     "VerifyReport",
     "__version__",
     "cached",
+    "disabled",
 ]

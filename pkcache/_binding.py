@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import inspect
-import reprlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._errors import InvalidOptionError
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-_SUMMARY_LIMIT = 200
 
 
 class ArgumentBinder:
@@ -20,7 +18,9 @@ class ArgumentBinder:
     ``f(x=1)`` and ``f(y=2, x=1)`` give the same tuple when ``y`` defaults to 2.
     """
 
-    def __init__(self, func: Callable[..., Any], ignore: Iterable[str]) -> None:
+    def __init__(
+        self, func: Callable[..., Any], ignore: Iterable[str], files: Iterable[str] = (), files_by: str = "stat"
+    ) -> None:
         self._signature = inspect.signature(func)
         params = list(self._signature.parameters.values())
         self.ignore = frozenset(ignore)
@@ -41,6 +41,26 @@ class ArgumentBinder:
         self._first_default = len(required) if params[: len(required)] == required else self._count + 1
         self._defaults = tuple(p.default for p in params[len(required) :]) if self._simple else ()
         self._keep_index = None if len(self._kept) == len(params) else [params.index(p) for p in self._kept]
+        files = sorted(set(files))
+        kept = [p.name for p in self._kept]
+        missing = [name for name in files if name not in kept]
+        if missing:
+            raise InvalidOptionError(
+                f"files={missing!r}: {getattr(func, '__qualname__', func)!r} has no parameter named "
+                f"{', '.join(missing)} (or it is ignored)"
+            )
+        self._files = [kept.index(name) for name in files]
+        self._files_by = files_by
+        if self._files:
+            self.values = self._stamped  # type: ignore[method-assign]
+
+    def _stamped(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        from ._files import stamp
+
+        values = list(ArgumentBinder.values(self, args, kwargs))
+        for index in self._files:
+            values[index] = stamp(values[index], self._files_by)
+        return tuple(values)
 
     def values(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         """Return the canonical argument values; raises ``TypeError`` as the call itself would."""
@@ -65,34 +85,3 @@ class ArgumentBinder:
                 value = {k: v for k, v in value.items() if k not in self.ignore}
             pairs.append((param.name, value))
         return pairs
-
-
-class _Summary(reprlib.Repr):
-    """A ``repr`` that never formats a large object whole."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.maxstring = 40
-        self.maxother = 40
-        self.maxlevel = 3
-
-    def repr_instance(self, obj: Any, level: int) -> str:
-        # reprlib would call repr() on the whole object and cut it afterwards: slow and
-        # huge for a big array or frame. Describe its type and shape instead.
-        kind = type(obj).__qualname__
-        shape = getattr(obj, "shape", None)
-        if isinstance(shape, tuple):
-            return f"<{kind} shape={shape} dtype={getattr(obj, 'dtype', '?')}>"
-        try:
-            return f"<{kind} len={len(obj)}>"
-        except TypeError:  # no len(): the type is all we say
-            return f"<{kind}>"
-
-
-_SUMMARY = _Summary()
-
-
-def summarize(pairs: list[tuple[str, Any]]) -> str:
-    """Return a short, bounded, readable description of a call's arguments."""
-    text = ", ".join(f"{name}={_SUMMARY.repr(value)}" for name, value in pairs)
-    return text if len(text) <= _SUMMARY_LIMIT else text[: _SUMMARY_LIMIT - 3] + "..."

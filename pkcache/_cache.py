@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 # The codec, the stores, pruning and the secret load when a Cache is made or first
 # used, not at ``import pkcache``.
+
+Progress = Callable[[str, int, int], None]  # (what is being done, how many done, of how many)
 
 
 class Cache:
@@ -112,7 +114,7 @@ class Cache:
 
             if self.store.shared and self._secret == (None, None) and not os.environ.get(SECRET_ENV):
                 logger.warning(
-                    "pkcache: %s is shared, but no shared secret is set: entries stored by other users or "
+                    "%s is shared, but no shared secret is set: entries stored by other users or "
                     "machines will be refused (and replaced). Set %s (or secret_file=) to the same value everywhere",
                     self.location,
                     SECRET_ENV,
@@ -134,6 +136,24 @@ class Cache:
         defaults = {"ttl": self.limits.ttl, "lock_timeout": self.lock_timeout, "durable": self.durable}
         checked = options_from(dict(options), defaults)
         return decorate(func, lambda f: wrap(f, checked, self))
+
+    def cache(
+        self,
+        func: Callable[..., Any] | None = None,
+        ignore: Iterable[str] | None = None,
+        verbose: object = None,
+        mmap_mode: object = False,
+        cache_validation_callback: object = None,
+    ) -> Any:
+        """joblib's ``Memory.cache``, for libraries that take a ``Memory`` (scikit-learn's ``memory=``).
+
+        Same as ``cached(func, ignore=..., mmap_mode=...)``; ``verbose`` is ignored (pkcache
+        logs through the ``pkcache`` logger), and ``cache_validation_callback`` is refused
+        with what to use instead (``store_if=``, ``ttl=``).
+        """
+        from ._joblib import joblib_options
+
+        return self.cached(func, **joblib_options(ignore, verbose, mmap_mode, cache_validation_callback))
 
     # -- inspecting -------------------------------------------------------------------
 
@@ -192,21 +212,30 @@ class Cache:
     # -- changing ---------------------------------------------------------------------
 
     def clear(
-        self, function: str | None = None, *, older_than: float | None = None, stale: bool = False
+        self,
+        function: str | None = None,
+        *,
+        older_than: float | None = None,
+        stale: bool = False,
+        progress: Progress | None = None,
     ) -> tuple[int, int]:
         """Remove stored results; returns (entries, bytes) removed.
 
         With no arguments, everything. ``function`` limits it to matching functions,
         ``older_than`` (seconds) to results written longer ago, ``stale`` to results of
-        old code versions and expired ones.
+        old code versions and expired ones. ``progress(what, done, total)`` is called as
+        functions are done.
         """
         count = size = 0
-        for summary in self._matching(function):
+        found = self._matching(function)
+        for done, summary in enumerate(found):
+            if progress is not None:
+                progress("clearing functions", done, len(found))
             if older_than is None and not stale:
                 removed, removed_size = self.store.remove_namespace(summary.namespace)
-                count, size = count + removed, size + removed_size
-                continue
-            removed, removed_size = self.store.remove_entries(self._doomed(summary.namespace, older_than, stale=stale))
+            else:
+                doomed = self._doomed(summary.namespace, older_than, stale=stale)
+                removed, removed_size = self.store.remove_entries(doomed)
             count, size = count + removed, size + removed_size
         return count, size
 
@@ -235,6 +264,7 @@ class Cache:
         max_age: Any = None,
         policy: str | None = None,
         dry_run: bool = False,
+        progress: Progress | None = None,
     ) -> PruneReport:
         """Enforce limits now, exactly; return what was removed.
 
@@ -242,7 +272,8 @@ class Cache:
         and then this cache's limits are enforced; expired entries and dead writers'
         temporary files always go. Given limits apply to each matching function when
         ``function`` is named, else to the whole directory as one pool. ``dry_run``
-        removes nothing and returns what would be removed.
+        removes nothing and returns what would be removed. ``progress(what, done,
+        total)`` is called as functions are done.
         """
         from ._pruning import PruneReport, plan
         from ._pruning import prune as run
@@ -253,7 +284,10 @@ class Cache:
         given = make_limits(max_size=max_size, max_entries=max_entries, ttl=max_age, policy=policy)
         explicit = given.bounded or given.ttl is not None or policy is not None
         report = PruneReport()
-        for summary in self._matching(function):
+        found = self._matching(function)
+        for done, summary in enumerate(found):
+            if progress is not None:
+                progress("pruning functions", done, len(found))
             recorded = recorded_limits(summary.manifest, summary.namespace)
             limits = given if explicit and function is not None else recorded
             report = report.plus(prune(self.store, summary.namespace, limits))
@@ -285,8 +319,10 @@ class Cache:
         """Record every pending hit and miss of this process, so listings and pruning see them."""
         _usage.flush_all()
 
-    def verify(self) -> VerifyReport:
+    def verify(self, *, progress: Progress | None = None) -> VerifyReport:
         """Check every entry's length and signature; remove and report the bad ones.
+
+        ``progress(what, done, total)`` is called as entries are checked.
 
         Also reports, never touching them, what in the cache pkcache did not make
         (``foreign``), and settings that weaken it (``warnings``: a directory others can
@@ -300,7 +336,10 @@ class Cache:
         corrupt: list[str] = []
         failed: list[str] = []
         bad: list[EntryStat] = []
-        for entry in self.store.entries():
+        listed = list(self.store.entries())
+        for entry in listed:
+            if progress is not None:
+                progress("verifying entries", checked, len(listed))
             checked += 1
             data = self.store.bucket(entry.namespace, entry.version).read(entry.key)
             if data is None:  # removed while we looked

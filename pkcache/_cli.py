@@ -195,7 +195,10 @@ def _cmd_clear(cache: Cache, args: argparse.Namespace) -> int:
     if not args.yes and sys.stdin.isatty() and not _confirm(f"remove {summary} from {cache.location}?"):
         print("nothing removed")
         return 1
-    count, size = cache.clear(args.function, older_than=args.older_than, stale=args.stale)
+    progress = _progress(args)
+    count, size = cache.clear(args.function, older_than=args.older_than, stale=args.stale, progress=progress)
+    if progress is not None:
+        progress.finish()
     _report_clear(args, f"removed {count} entries ({format_size(size)})", doomed, count, size)
     return 0
 
@@ -211,7 +214,10 @@ def _report_clear(
 
 
 def _cmd_verify(cache: Cache, args: argparse.Namespace) -> int:
-    report = cache.verify()
+    progress = _progress(args)
+    report = cache.verify(progress=progress)
+    if progress is not None:
+        progress.finish()
     if args.json:
         _print_json(report._asdict() | {"ok": report.ok})
         return 0 if report.ok else 1
@@ -233,8 +239,13 @@ def _cmd_verify(cache: Cache, args: argparse.Namespace) -> int:
 def _cmd_prune(cache: Cache, args: argparse.Namespace) -> int:
     limits = {"max_size": args.max_size, "max_entries": args.max_entries, "max_age": args.max_age}
 
+    progress = _progress(args)
+
     def prune(*, dry_run: bool) -> Any:
-        return cache.prune(args.function, **limits, policy=args.policy, dry_run=dry_run)
+        report = cache.prune(args.function, **limits, policy=args.policy, dry_run=dry_run, progress=progress)
+        if progress is not None:
+            progress.finish()
+        return report
 
     if args.dry_run or (not args.yes and sys.stdin.isatty()):
         planned = prune(dry_run=True)
@@ -262,6 +273,45 @@ def _print_prune(args: argparse.Namespace, report: Any, text: str, *, dry_run: b
         _print_json({"dry_run": True, **data} if dry_run else data)
     else:
         print(text)
+
+
+PROGRESS_ENV = "PKCACHE_PROGRESS_AFTER"
+
+
+class _Progress:
+    """A progress line on standard error, for a terminal only, once a command has run for a while.
+
+    A second by default; ``$PKCACHE_PROGRESS_AFTER`` seconds if set (0: at once).
+    """
+
+    _EVERY = 0.1
+
+    def __init__(self) -> None:
+        try:
+            after = float(os.environ.get(PROGRESS_ENV, "1"))
+        except ValueError:  # not a number: the default
+            after = 1.0
+        self._start = time.monotonic()
+        self._next = self._start + after
+        self._shown = False
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + self._EVERY
+        self._shown = True
+        sys.stderr.write(f"\r{what}: {done:,} of {total:,}")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r\x1b[K")  # the summary line takes its place
+            sys.stderr.flush()
+
+
+def _progress(args: argparse.Namespace) -> _Progress | None:
+    return _Progress() if sys.stderr.isatty() and not args.json else None
 
 
 def _fail(message: str) -> int:
@@ -300,7 +350,7 @@ def _location(args: argparse.Namespace) -> str | Path | int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(format="%(message)s", level=logging.WARNING)
+    logging.basicConfig(format="%(name)s: %(message)s", level=logging.WARNING)
     if args.verbose:
         logging.getLogger("pkcache").setLevel(logging.DEBUG)
     location = _location(args)

@@ -15,16 +15,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import _codec
-from ._binding import ArgumentBinder, summarize
+from ._binding import ArgumentBinder
 from ._errors import EntryError, UnhashableArgumentError
 from ._fingerprint import fingerprint
 from ._identity import folder_name, global_reads
 from ._keys import ATOMIC_TYPES, MARSHAL_VERSION, PICKLING_ERRORS, ArgumentHasher, new_hash
-from ._log import Warnings, logger
+from ._log import Warnings, debugging, logger
 from ._pruning import PruneReport, prune
 from ._reports import CacheInfo
 from ._secret import load_secret
 from ._store import MISS
+from ._summary import summarize
 from ._usage import UsageRecorder
 
 if TYPE_CHECKING:
@@ -97,13 +98,23 @@ class FunctionContext:
         # stale results. (Module constants of libraries are left alone.)
         reads = sorted({name for f in found.main_functions for name in global_reads(f)})
         if reads:
-            logger.warning(
-                "pkcache: %s() reads the global variable(s) %s, which are not part of its cache key: "
-                "a new value will not make its stored results misses. Pass them as arguments, or "
-                "bump version= when they change.",
-                self.name,
-                ", ".join(reads),
-            )
+            self._warn_of_globals(reads)
+
+    def _warn_of_globals(self, reads: list[str]) -> None:
+        """Warn once per function and cache (not once per process: workers, reruns) of the globals it reads."""
+        self.manifest["globals_read"] = reads  # recorded with the manifest: the next process stays quiet
+        try:
+            recorded = self.cache.store.read_manifest(self.namespace) or {}
+        except OSError:  # the store cannot be read: say it now
+            recorded = {}
+        if recorded.get("globals_read") == reads:
+            return
+        logger.warning(
+            "%s() reads the global variable(s) %s, which are not part of its cache key: a new value will not "
+            "make its stored results misses. Pass them as arguments, or bump version= when they change.",
+            self.name,
+            ", ".join(reads),
+        )
 
     # -- keys -------------------------------------------------------------------------
 
@@ -150,7 +161,7 @@ class FunctionContext:
             opened = _codec.open_small(key, data, self.signer)
             if opened is not None:
                 created, stream = opened
-                return MISS if self._expired(created) else self._loaded(key, pickle.loads, stream)
+                return MISS if self._expired(created) else self._loaded(key, len(data), pickle.loads, stream)
         return self._lookup_general(key, data)
 
     def _lookup_general(self, key: str, data: Any) -> Any:
@@ -161,13 +172,15 @@ class FunctionContext:
             # what mapping avoids. The MAC still covers everything that is unpickled.
             header = _codec.verify(key, data, self.signer, location, buffers=mmap_mode is None)
         except EntryError as exc:
-            logger.warning("pkcache: removing unusable cache entry %s: %s", location, exc.reason)
+            logger.warning("removing unusable cache entry %s: %s", location, exc.reason)
             self.discard(key)
             return MISS
         except OSError as exc:  # a large entry's read failed as it arrived: as in ``lookup``
             self.warn("read", "cannot read cache entry %s: %s", location, exc)
             return MISS
-        return MISS if self._expired(header.created) else self._loaded(key, _codec.load_value, data, header)
+        if self._expired(header.created):
+            return MISS
+        return self._loaded(key, header.total_len, _codec.load_value, data, header)
 
     def as_stored(self, key: str, value: Any) -> Any:
         """With ``mmap_mode``, the just-stored result as a hit returns it (mapped), else ``value``.
@@ -183,29 +196,31 @@ class FunctionContext:
             header = _codec.verify(key, data, self.signer, self.bucket.location(key), buffers=False)
             return _codec.load_value(data, header)
         except (OSError, EntryError, *_UNPICKLE_ERRORS) as exc:  # removed or replaced meanwhile: the body's own
-            logger.debug("pkcache: returning the computed result of %s, not the stored one: %s", self.name, exc)
+            logger.debug("returning the computed result of %s, not the stored one: %s", self.name, exc)
             return value
 
     def _expired(self, created: float) -> bool:
         return self._ttl is not None and time.time() - created > self._ttl
 
-    def _loaded(self, key: str, load: Callable[..., Any], *args: Any) -> Any:
+    def _loaded(self, key: str, size: int, load: Callable[..., Any], *args: Any) -> Any:
         """Unpickle a verified entry with ``load(*args)``, recording the hit; ``MISS`` if it cannot be."""
         try:
             value = load(*args)
         except _UNPICKLE_ERRORS as exc:
             location = self.bucket.location(key)
-            logger.warning("pkcache: cannot unpickle %s (%s: %s); recomputing", location, type(exc).__name__, exc)
+            logger.warning("cannot unpickle %s (%s: %s); recomputing", location, type(exc).__name__, exc)
             return MISS
         if self.usage.hit(key):  # the tally is due to be flushed
             self.flush_usage()
+        if debugging():
+            logger.debug("hit %s (key %s): %d bytes", self.name, key[:12], size)
         return value
 
     def discard(self, key: str) -> None:
         try:
             self.bucket.delete(key)
         except OSError as exc:  # a read-only cache: the entry stays, and stays a miss
-            logger.debug("pkcache: could not remove %s: %s", self.bucket.location(key), exc)
+            logger.debug("could not remove %s: %s", self.bucket.location(key), exc)
 
     def is_stored(self, key: str) -> bool:
         """True if an entry stored for ``key`` would load: whole, signed with this secret, unexpired.
@@ -274,6 +289,16 @@ class FunctionContext:
         timeout = self.options.lock_timeout
         self.warn("timeout", "waited %ss for another process computing %s(); computing anyway", timeout, self.name)
 
+    def keep(self, key: str, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any], seconds: float) -> Any:
+        """Store what the body returned, unless ``store_if`` says not to; return what the caller gets."""
+        store_if = self.options.store_if
+        if store_if is not None and not store_if(value, seconds):
+            if debugging():
+                logger.debug("miss %s (key %s): body %.3f s, not stored (store_if)", self.name, key[:12], seconds)
+            return value
+        self.store(key, value, args=args, kwargs=kwargs, seconds=seconds)
+        return self.as_stored(key, value) if self.options.mmap_mode else value
+
     def store(self, key: str, value: Any, *, args: tuple[Any, ...], kwargs: dict[str, Any], seconds: float) -> None:
         """Store a computed value; any trouble is a warning, and the caller keeps its value."""
         created = time.time()
@@ -295,6 +320,9 @@ class FunctionContext:
             self.bucket.write(key, encoded.segments, created=created, durable=self.options.durable, ttl=self._ttl)
             self._write_manifest()
             self.enforce_limits()
+            if debugging():
+                size = encoded.size
+                logger.debug("miss %s (key %s): body %.3f s, stored %d bytes", self.name, key[:12], seconds, size)
         except OSError as exc:  # read-only or full disk: the caller still gets its result
             self.warn(
                 "write",
@@ -329,7 +357,7 @@ class FunctionContext:
         try:
             self.cache.store.append_usage(self.namespace, record)
         except OSError as exc:  # read-only cache: the statistics are lost, nothing else
-            logger.debug("pkcache: cannot record usage of %s: %s", self.name, exc)
+            logger.debug("cannot record usage of %s: %s", self.name, exc)
 
     def enforce_limits(self) -> PruneReport:
         """Prune this function, then the whole cache, where a limit is now exceeded."""

@@ -12,11 +12,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from . import _usage
+from ._entry import Entry
 from ._errors import SecretError, UncacheableFunctionError
 from ._identity import function_name
 from ._log import Warnings
 from ._reports import CacheInfo
 from ._store import MISS
+from ._switch import SWITCH
 
 if TYPE_CHECKING:
     from ._cache import Cache
@@ -53,7 +55,7 @@ class CachedFunction(Generic[P, R]):
         # Built at decoration, not at the first call, so that a bad ignore= fails at once.
         from ._binding import ArgumentBinder
 
-        self._binder = ArgumentBinder(func, options.ignore)
+        self._binder = ArgumentBinder(func, options.ignore, options.files, options.files_by)
 
     def __repr__(self) -> str:
         return f"<pkcache.cached {self.name}>"
@@ -87,7 +89,7 @@ class CachedFunction(Generic[P, R]):
         with _RESOLVE_LOCK:  # threads making their first calls at once resolve it once
             self._forget_if_changed()
             if self._context is None and not self._bypass:
-                self._bypass = _disabled()
+                self._bypass = _disabled() or not self._options.enabled
                 if not self._bypass:
                     try:
                         self._context = self._admin_context or self._build_context()
@@ -152,8 +154,7 @@ class CachedFunction(Generic[P, R]):
             context.miss()
             start = time.perf_counter()
             value = self.__wrapped__(*args, **kwargs)
-            context.store(key, value, args=args, kwargs=kwargs, seconds=time.perf_counter() - start)
-            return context.as_stored(key, value) if context.options.mmap_mode else value
+            return context.keep(key, value, args, kwargs, time.perf_counter() - start)
         finally:
             if lock is not None:
                 lock.release()
@@ -161,6 +162,8 @@ class CachedFunction(Generic[P, R]):
     # -- the public surface -----------------------------------------------------------
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        if SWITCH.any and SWITCH.off(self):  # pkcache.disabled()
+            return self.__wrapped__(*args, **kwargs)
         context = self._context
         if context is None or context.watch.changed():
             context = self._resolve()
@@ -175,7 +178,7 @@ class CachedFunction(Generic[P, R]):
 
     def refresh(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the body, store its result (replacing any stored one) and return it."""
-        context = self._resolve()
+        context = None if SWITCH.any and SWITCH.off(self) else self._resolve()
         if context is None:
             return self.__wrapped__(*args, **kwargs)
         return self._compute(context, context.key(args, kwargs), args, kwargs, force=True)  # type: ignore[no-any-return]
@@ -183,6 +186,16 @@ class CachedFunction(Generic[P, R]):
     def cache_key(self, *args: P.args, **kwargs: P.kwargs) -> str:
         """Return the hex key this call maps to."""
         return self._require_context().key(args, kwargs)
+
+    def entry(self, *args: P.args, **kwargs: P.kwargs) -> Entry[R]:
+        """The stored result of this call, as an object: ``get(default)``, ``put(value)``, ``exists()``.
+
+        ``f.entry(x).get()`` reads the result without running the body (one read: no race
+        with an eviction between a check and a call); ``f.entry(x).put(value)`` stores a
+        given result, signed like any other.
+        """
+        context = self._require_context()
+        return Entry(context, context.key(args, kwargs), args, kwargs)
 
     def is_cached(self, *args: P.args, **kwargs: P.kwargs) -> bool:
         """Return True if a complete, unexpired result is stored for this call; never runs the body."""
@@ -228,6 +241,8 @@ class AsyncCachedFunction(CachedFunction[P, R]):
             inspect.markcoroutinefunction(self)
 
     async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:  # type: ignore[override]
+        if SWITCH.any and SWITCH.off(self):  # pkcache.disabled()
+            return await self.__wrapped__(*args, **kwargs)  # type: ignore[misc]
         context = self._context
         if context is None or context.watch.changed():
             context = self._resolve()
@@ -241,7 +256,7 @@ class AsyncCachedFunction(CachedFunction[P, R]):
         return await self._compute_async(context, key, args, kwargs, force=False)
 
     async def refresh(self, *args: P.args, **kwargs: P.kwargs) -> Any:  # type: ignore[override]
-        context = self._resolve()
+        context = None if SWITCH.any and SWITCH.off(self) else self._resolve()
         if context is None:
             return await self.__wrapped__(*args, **kwargs)  # type: ignore[misc]
         return await self._compute_async(context, context.key(args, kwargs), args, kwargs, force=True)
@@ -261,8 +276,7 @@ class AsyncCachedFunction(CachedFunction[P, R]):
             context.miss()
             start = time.perf_counter()
             value = await self.__wrapped__(*args, **kwargs)  # type: ignore[misc]
-            context.store(key, value, args=args, kwargs=kwargs, seconds=time.perf_counter() - start)
-            return context.as_stored(key, value) if context.options.mmap_mode else value
+            return context.keep(key, value, args, kwargs, time.perf_counter() - start)
         finally:
             if lock is not None:
                 lock.release()
@@ -294,6 +308,9 @@ class BoundCachedFunction(Generic[R]):
 
     def is_cached(self, *args: Any, **kwargs: Any) -> bool:
         return self.__func__.is_cached(self.__self__, *args, **kwargs)
+
+    def entry(self, *args: Any, **kwargs: Any) -> Entry[R]:
+        return self.__func__.entry(self.__self__, *args, **kwargs)
 
     def invalidate(self, *args: Any, **kwargs: Any) -> bool:
         return self.__func__.invalidate(self.__self__, *args, **kwargs)

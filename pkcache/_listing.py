@@ -74,7 +74,7 @@ def recorded_limits(record: dict[str, Any], where: str) -> Limits:
     )
     for field, kept in zip(("max_size", "max_entries", "ttl", "policy"), limits, strict=True):
         if record.get(field) is not None and record.get(field) != kept:
-            logger.warning("pkcache: ignoring %s=%r recorded in %s: not a usable value", field, record[field], where)
+            logger.warning("ignoring %s=%r recorded in %s: not a usable value", field, record[field], where)
     return limits
 
 

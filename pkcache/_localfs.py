@@ -32,6 +32,9 @@ _TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55\n"
 _TAG_OWNER = "# This file marks a pkcache cache directory; backup tools skip it.\n"
 TAG_TEXT = _TAG_SIGNATURE + _TAG_OWNER
 _TAG_MAX = 4096
+# A new cache is never committed, even when it is made inside a repository.
+_GITIGNORE = ".gitignore"
+_GITIGNORE_TEXT = "# Made by pkcache: a cache directory is never committed.\n*\n"
 
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _FILE_FLAGS = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -149,6 +152,8 @@ class Root:
             if create:  # an empty folder, made for the cache: adopt it, marking it first
                 with contextlib.suppress(FileExistsError):  # another process adopted it meanwhile
                     write_atomic(fd, TAG, [TAG_TEXT.encode()])
+                with contextlib.suppress(FileExistsError):
+                    write_atomic(fd, _GITIGNORE, [_GITIGNORE_TEXT.encode()])
                 if not is_pkcache_tag(read_small(fd, TAG, _TAG_MAX)):
                     raise NotACacheError(self.path, "is not a pkcache cache directory; refusing to modify it")
                 self._marked = True
@@ -168,12 +173,15 @@ class Root:
             fd = os.open(temp, os.O_RDONLY | os.O_DIRECTORY)
             try:
                 write_atomic(fd, TAG, [TAG_TEXT.encode()])
+                write_atomic(fd, _GITIGNORE, [_GITIGNORE_TEXT.encode()])
             finally:
                 os.close(fd)
             os.rename(temp, target)
         except OSError as exc:
+            for name in (TAG, _GITIGNORE):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(temp, name))
             with contextlib.suppress(OSError):
-                os.unlink(os.path.join(temp, TAG))
                 os.rmdir(temp)
             if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                 raise

@@ -193,7 +193,7 @@ class DirectoryStore:
         except ABSENT:
             pass
         except UnsafePathError as exc:
-            logger.warning("pkcache: running totals of %s not kept: %s", namespace or self.location, exc)
+            logger.warning("running totals of %s not kept: %s", namespace or self.location, exc)
 
     # -- manifests, configuration, usage ------------------------------------------------
 
@@ -220,14 +220,14 @@ class DirectoryStore:
         except ABSENT:
             return None
         except UnsafePathError as exc:
-            logger.warning("pkcache: ignoring %s/%s: %s", self.location, "/".join((*parts, name)), exc)
+            logger.warning("ignoring %s/%s: %s", self.location, "/".join((*parts, name)), exc)
             return None
         if raw is None:
             return None
         try:
             value = json.loads(raw)
         except ValueError as exc:  # garbled: callers fall back to defaults
-            logger.warning("pkcache: ignoring unreadable %s: %s", "/".join((self.location, *parts, name)), exc)
+            logger.warning("ignoring unreadable %s: %s", "/".join((self.location, *parts, name)), exc)
             return None
         return value if isinstance(value, dict) else None
 
@@ -483,7 +483,7 @@ def _lines(folder: int, name: str) -> list[bytes]:
     except ABSENT:
         return []
     except UnsafePathError as exc:
-        logger.warning("pkcache: ignoring %s: %s", name, exc)
+        logger.warning("ignoring %s: %s", name, exc)
         return []
     try:
         chunks = []
@@ -523,4 +523,4 @@ def _warn_if_shared(root: Path) -> None:
         return
     _WARNED_SHARED.add(root)
     if message is not None:
-        logger.warning("pkcache: %s", message)
+        logger.warning("%s", message)

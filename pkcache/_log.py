@@ -8,13 +8,23 @@ from typing import Any
 class _LazyLogger:
     """Forwards to ``logging.getLogger("pkcache")``, importing logging only when something is logged."""
 
-    def __getattr__(self, name: str) -> Any:
-        import logging
+    real: Any = None
 
-        return getattr(logging.getLogger("pkcache"), name)
+    def __getattr__(self, name: str) -> Any:
+        if _LazyLogger.real is None:
+            import logging
+
+            _LazyLogger.real = logging.getLogger("pkcache")
+        return getattr(_LazyLogger.real, name)
 
 
 logger: Any = _LazyLogger()
+
+
+def debugging() -> bool:
+    """True if the pkcache logger takes DEBUG records now: each call then logs one line."""
+    real = _LazyLogger.real
+    return (real if real is not None else logger).isEnabledFor(10)  # type: ignore[no-any-return]
 
 
 class Warnings:
@@ -26,4 +36,4 @@ class Warnings:
     def __call__(self, topic: str, message: str, *args: object) -> None:
         level = 10 if topic in self.seen else 30  # logging.DEBUG, logging.WARNING
         self.seen.add(topic)
-        logger.log(level, "pkcache: " + message, *args)
+        logger.log(level, message, *args)

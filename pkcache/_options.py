@@ -33,6 +33,10 @@ class CacheOptions(TypedDict, total=False):
     secret: str | bytes | None
     secret_file: str | os.PathLike[str] | None
     mmap_mode: str | None
+    enabled: bool
+    store_if: Callable[[Any, float], bool] | None
+    files: str | Iterable[str]
+    files_by: str
 
 
 def options_from(given: dict[str, Any], defaults: dict[str, Any] | None = None) -> Options:
@@ -60,6 +64,10 @@ class Options(NamedTuple):
     secret: str | bytes | None = None
     secret_file: str | None = None
     mmap_mode: str | None = None
+    enabled: bool = True
+    store_if: Callable[[Any, float], bool] | None = None
+    files: frozenset[str] = frozenset()
+    files_by: str = "stat"
 
 
 def check_directory(value: object, option: str) -> str | os.PathLike[str] | None:
@@ -120,6 +128,21 @@ def check_depends_on(value: object) -> tuple[Callable[..., Any], ...]:
 
 
 MMAP_MODES = ("r", "c")
+FILES_BY = ("stat", "content")
+
+
+def check_names(value: object, option: str) -> list[str]:
+    """Accept a parameter name or a list of them."""
+    if isinstance(value, str):
+        names: list[object] = [value]
+    elif isinstance(value, Iterable):
+        names = list(value)
+    else:
+        raise InvalidOptionTypeError(f"{option} must be parameter names, not {type(value).__name__}")
+    for name in names:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise InvalidOptionError(f"{option} must hold parameter names, got {name!r}")
+    return [str(n) for n in names]
 
 
 def check_mmap_mode(value: object) -> str | None:
@@ -169,17 +192,19 @@ def make_options(
     secret: object = None,
     secret_file: object = None,
     mmap_mode: object = None,
+    enabled: object = True,
+    store_if: object = None,
+    files: object = (),
+    files_by: object = "stat",
 ) -> Options:
     """Check every option and return them frozen; raises ``InvalidOptionError`` at once."""
-    if isinstance(ignore, str):
-        names: Iterable[object] = (ignore,)
-    elif isinstance(ignore, Iterable):
-        names = list(ignore)
-    else:
-        raise InvalidOptionTypeError(f"ignore must be parameter names, not {type(ignore).__name__}")
-    for name in names:
-        if not isinstance(name, str) or not name.isidentifier():
-            raise InvalidOptionError(f"ignore must hold parameter names, got {name!r}")
+    names = check_names(ignore, "ignore")
+    if store_if is not None and not callable(store_if):
+        raise InvalidOptionTypeError(
+            f"store_if must be a callable taking (result, seconds), not {type(store_if).__name__}"
+        )
+    if files_by not in FILES_BY:
+        raise InvalidOptionError(f"files_by must be one of {', '.join(map(repr, FILES_BY))}, got {files_by!r}")
     if version is not None and (isinstance(version, bool) or not isinstance(version, (str, int))):
         raise InvalidOptionTypeError(f"version must be a str or an int, not {type(version).__name__}")
     if key is not None and not callable(key):
@@ -189,8 +214,12 @@ def make_options(
     limits = make_limits(max_size=max_size, max_entries=max_entries, ttl=ttl, policy=policy)
     checked_secret, checked_secret_file = check_secret(secret, secret_file)
     return Options(
+        enabled=check_bool(enabled, "enabled"),
+        store_if=store_if,
+        files=frozenset(check_names(files, "files")),
+        files_by=str(files_by),
         ttl=limits.ttl,
-        ignore=frozenset(str(n) for n in names),
+        ignore=frozenset(names),
         version=version,
         key=key,
         lock_timeout=check_timeout(lock_timeout, "lock_timeout"),

@@ -83,7 +83,7 @@ def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
     except FileNotFoundError:  # no cache there (yet), or the function's folder is gone: nothing to prune
         return PruneReport()
     if not acquired:
-        logger.warning("pkcache: another process has been pruning %s for %ss; skipped", namespace, _PRUNE_LOCK_TIMEOUT)
+        logger.warning("another process has been pruning %s for %ss; skipped", namespace, _PRUNE_LOCK_TIMEOUT)
         return PruneReport()
     try:
         namespaces = [namespace] if namespace is not None else store.namespaces()
@@ -114,7 +114,7 @@ def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
     report = PruneReport(removed, size, temps, tuple(v.entry.location for v in victims))
     if report.removed or report.temp_files:
         logger.info(
-            "pkcache: pruned %s: %d entries (%d bytes), %d dead temp files",
+            "pruned %s: %d entries (%d bytes), %d dead temp files",
             namespace or store.location,
             report.removed,
             report.bytes,

@@ -70,10 +70,10 @@ class Leases:
             for key, token in held:
                 try:
                     if not self._renew(keys=[key], args=[token, lease_ms]):
-                        logger.warning("pkcache: lost the Redis lock %s (its lease ran out)", key)
+                        logger.warning("lost the Redis lock %s (its lease ran out)", key)
                         self.drop(key)
                 except redis.RedisError as exc:  # the server is away: the lease may run out
-                    logger.debug("pkcache: cannot renew the Redis lock %s: %s", key, exc)
+                    logger.debug("cannot renew the Redis lock %s: %s", key, exc)
 
 
 class RedisLock:
@@ -179,7 +179,7 @@ class RedisLock:
         try:
             self._leases.release_script(keys=[self._key, self._channel], args=[token])
         except redis.RedisError as exc:  # the lease runs out by itself
-            logger.debug("pkcache: cannot release the Redis lock %s: %s", self._key, exc)
+            logger.debug("cannot release the Redis lock %s: %s", self._key, exc)
 
     def __enter__(self) -> RedisLock:
         return self

@@ -121,7 +121,7 @@ class RedisStore:
                 found = self.server.run(self.server.client.config_get, "proto-max-bulk-len")
                 self._max_value = int(found.get("proto-max-bulk-len", _DEFAULT_MAX_VALUE))
             except StoreError as exc:  # CONFIG is often disabled on managed servers
-                logger.debug("pkcache: cannot read proto-max-bulk-len (%s); assuming Redis's default", exc)
+                logger.debug("cannot read proto-max-bulk-len (%s); assuming Redis's default", exc)
                 self._max_value = _DEFAULT_MAX_VALUE
         if size > self._max_value:
             raise EntryTooLargeError(
@@ -166,7 +166,7 @@ class RedisStore:
             try:
                 found.append(member.decode())
             except UnicodeDecodeError:  # not written by pkcache: skipped, never a crash of the caller
-                logger.warning("pkcache: ignoring a namespace that is not UTF-8 in %s: %r", self.location, member)
+                logger.warning("ignoring a namespace that is not UTF-8 in %s: %r", self.location, member)
         return sorted(found)
 
     def entries(self, namespace: str | None = None) -> Iterator[EntryStat]:
@@ -178,7 +178,7 @@ class RedisStore:
                 for field, row in found.items():
                     parsed = _index_row(field, row)
                     if parsed is None:
-                        logger.warning("pkcache: ignoring an unreadable index row of %s in %s", ns, self.location)
+                        logger.warning("ignoring an unreadable index row of %s in %s", ns, self.location)
                         continue
                     rows.append(parsed)
                 if len(rows) >= _BATCH or cursor == 0:
@@ -214,7 +214,7 @@ class RedisStore:
         try:
             return max(int(n or 0), 0), max(int(b or 0), 0)
         except ValueError:  # not numbers: a prune's exact count corrects them
-            logger.warning("pkcache: ignoring unreadable running totals in %s", self.location)
+            logger.warning("ignoring unreadable running totals in %s", self.location)
             return 0, 0
 
     def correct_totals(self, namespace: str | None, counted: tuple[int, int], since: tuple[int, int]) -> None:
@@ -244,7 +244,7 @@ class RedisStore:
         try:
             value = json.loads(raw)
         except ValueError as exc:  # garbled: callers fall back to defaults
-            logger.warning("pkcache: ignoring unreadable %s in %s: %s", key, self.location, exc)
+            logger.warning("ignoring unreadable %s in %s: %s", key, self.location, exc)
             return None
         return value if isinstance(value, dict) else None
 

@@ -45,7 +45,7 @@ def _create_secret_file(path: Path) -> None:
         # link, not replace: when two processes race to create it, the first one wins
         # and both use its secret.
         os.link(temp, path)
-        logger.info("pkcache: created a new signing secret at %s", path)
+        logger.info("created a new signing secret at %s", path)
     except FileExistsError:
         pass
     finally:
@@ -116,7 +116,7 @@ def _read_secret_file(path: Path, *, created: bool) -> bytes:
         for warning in secret_warnings(None, path):
             if warning not in _WARNED:
                 _WARNED.add(warning)
-                logger.warning("pkcache: %s", warning)
+                logger.warning("%s", warning)
     return secret
 
 

@@ -72,7 +72,7 @@ class Usage:
             except ValueError:  # a torn line (a killed writer), or one pkcache did not write
                 skipped += 1
         if skipped:
-            logger.warning("pkcache: ignored %d unreadable or out-of-range usage record(s)", skipped)
+            logger.warning("ignored %d unreadable or out-of-range usage record(s)", skipped)
         return usage
 
 

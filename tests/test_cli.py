@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -217,3 +218,98 @@ def test_bad_prune_arguments(args: list[str]) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("pkcache: error: ")
     assert result.stderr.count("\n") == 1
+
+
+SUMMARIES = """
+import datetime, pathlib
+import numpy as np
+import pandas as pd
+import pkcache
+
+cache = pkcache.Cache({directory!r})
+
+@cache.cached
+def train(lr, cfg, name, path, when, xs, df, arr):
+    return 1
+
+frame = pd.DataFrame(np.zeros((400000, 5)), columns=list("abcde"))
+train(0.01, None, "train", pathlib.Path("data.csv"), datetime.date(2026, 1, 2), list(range(500)), frame,
+      np.ones((1000, 3)))
+"""
+
+
+def test_listed_arguments_show_their_values_bounded(tmp_path: Path) -> None:
+    directory = tmp_path / "cache"
+    run_python(SUMMARIES.format(directory=str(directory)))
+    [row] = json.loads(pkcache_cmd("--dir", str(directory), "list", "--function", "train", "--json").stdout)
+    assert row["args"] == (
+        "lr=0.01, cfg=None, name='train', path=PosixPath('data.csv'), when=2026-01-02, "
+        "xs=[0, 1, 2, …] (len 500), df=DataFrame(400000×5: a, b, c, …), arr=ndarray(float64, 1000×3)"
+    )
+
+
+def test_global_options_go_before_or_after_the_command(populated: tuple[Path, str]) -> None:
+    directory, _key = populated
+    before = pkcache_cmd("--dir", str(directory), "--json", "info")
+    after = pkcache_cmd("info", "--dir", str(directory), "--json")
+    mixed = pkcache_cmd("--json", "info", "--dir", str(directory))
+    assert before.returncode == after.returncode == mixed.returncode == 0
+    assert json.loads(before.stdout) == json.loads(after.stdout) == json.loads(mixed.stdout)
+    verbose = pkcache_cmd("list", "--dir", str(directory), "-v")
+    assert verbose.returncode == 0
+
+
+@pytest.mark.parametrize("command", [["prune", "--max-age", "5"], ["clear", "--older-than", "30", "-y"]])
+def test_an_age_without_a_unit_is_an_error_with_a_hint(populated: tuple[Path, str], command: list[str]) -> None:
+    directory, _key = populated
+    result = pkcache_cmd("--dir", str(directory), *command)
+    assert result.returncode == 2
+    assert "needs a unit" in result.stderr
+    assert "s, " in result.stderr
+    assert json.loads(pkcache_cmd("--dir", str(directory), "info", "--json").stdout)["entries"] == 5
+
+
+def test_list_leaves_out_functions_with_no_entries_unless_all(populated: tuple[Path, str]) -> None:
+    time.sleep(1.1)  # every entry older than a second
+    directory, _key = populated
+    out = pkcache_cmd("--dir", str(directory), "clear", "--function", "features", "--older-than", "1s", "-y")
+    assert out.stdout.startswith("removed 3 entries")  # the entries go, the function's folder stays
+    names = [row["function"] for row in json.loads(pkcache_cmd("--dir", str(directory), "list", "--json").stdout)]
+    assert names == ["__main__:load"]
+    everything = json.loads(pkcache_cmd("--dir", str(directory), "list", "--all", "--json").stdout)
+    assert sorted(row["function"] for row in everything) == ["__main__:features", "__main__:load"]
+
+
+def test_verify_shows_progress_on_a_terminal_only(populated: tuple[Path, str]) -> None:
+    directory, _key = populated
+    code = (
+        "import os, pty, sys\n"
+        "pid, fd = pty.fork()\n"
+        "if pid == 0:\n"
+        f"    os.execv(sys.executable, [sys.executable, '-m', 'pkcache', '--dir', {str(directory)!r}, 'verify'])\n"
+        "out = b''\n"
+        "while True:\n"
+        "    try:\n"
+        "        chunk = os.read(fd, 1024)\n"
+        "    except OSError:\n"
+        "        break\n"
+        "    if not chunk:\n"
+        "        break\n"
+        "    out += chunk\n"
+        "sys.stdout.write(repr(out.decode()))\n"
+    )
+    at_once = run_python(code, env={"PKCACHE_PROGRESS_AFTER": "0"})
+    assert "verifying entries: 0 of 5" in at_once
+    assert "\\x1b[K" in at_once  # the line is cleared for the summary
+    assert "checked 5 entries" in at_once
+    quick = run_python(code)  # done within the default second: no progress line
+    assert "verifying" not in quick
+    piped = subprocess.run(
+        [sys.executable, "-m", "pkcache", "--dir", str(directory), "verify"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PKCACHE_PROGRESS_AFTER": "0"},
+        check=True,
+    )
+    assert "verifying" not in piped.stdout + piped.stderr
+    assert piped.stdout.startswith("checked 5 entries")

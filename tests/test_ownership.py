@@ -207,7 +207,7 @@ def test_a_cache_path_that_is_a_file(tmp_path: Path, caplog: pytest.LogCaptureFi
         function = pkcache.Cache(path).cached(abs)
         assert [function(-1), function(-1)] == [1, 1]
     assert [r.getMessage() for r in caplog.records] == [
-        f"pkcache: cannot use the cache for builtins.abs, running uncached: {path} is a file, not a cache directory"
+        f"cannot use the cache for builtins.abs, running uncached: {path} is a file, not a cache directory"
     ]
     assert path.read_text() == "a file"
 

@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 from pkcache import InvalidOptionError, InvalidOptionTypeError
-from pkcache._binding import summarize
+from pkcache._summary import summarize
 from pkcache._units import format_age, format_size, parse_age, parse_size
 
 
@@ -81,5 +81,10 @@ class HugeRepr:
 def test_argument_summaries_are_bounded_and_never_repr_large_objects() -> None:
     text = summarize([("rows", list(range(1_000_000))), ("blob", "x" * 10**6), ("obj", HugeRepr())])
     assert len(text) <= 200
-    assert text.startswith("rows=[0, 1, 2, 3, 4, 5, ...]")
-    assert "obj=<HugeRepr len=1000000000>" in summarize([("obj", HugeRepr())])
+    assert text.startswith("rows=[0, 1, 2, …] (len 1000000), blob='xxxxxxxx")
+    assert summarize([("obj", HugeRepr())]) == "obj=<HugeRepr>"
+    nested = {"a": [list(range(10**6))] * 5, "b": {"c": "x" * 10**6}}
+    assert summarize([("cfg", nested)]) == (
+        "cfg={'a': [[0, 1, 2, …] (len 1000000), [0, 1, 2, …] (len 1000000), [0, 1, 2, …] (len 1000000), …] "
+        "(len 5), 'b': {'c': 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'…}}"
+    )
