@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 from ._cache import Cache, decorate
 from ._decorator import CachedFunction, P, R, wrap
 from ._errors import InvalidOptionError
-from ._location import default_location, is_url
 from ._options import CacheOptions, check_directory, options_from
+from ._store.open import default_location, is_url
 
 _DEFAULT_CACHES: dict[str | Path, Cache] = {}
 _DEFAULT_LOCK = threading.Lock()

@@ -12,7 +12,6 @@ from . import _listing, _usage
 from ._decorator import CachedFunction, P, R, wrap
 from ._errors import EntryError, ForgedEntryError, InvalidOptionError
 from ._listing import entry_infos, recorded_limits, summarize
-from ._location import default_location, is_url, open_store
 from ._log import logger
 from ._options import (
     DEFAULT_LOCK_TIMEOUT,
@@ -26,7 +25,8 @@ from ._options import (
 )
 from ._policies import Limits
 from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
-from ._store import EntryStat
+from ._store.open import default_location, is_url, open_store
+from ._store.protocol import EntryStat
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

@@ -14,8 +14,8 @@ from typing import Any, NoReturn
 
 from ._cache import Cache
 from ._errors import PkcacheError
-from ._location import URL_ENV, default_directory, is_url
 from ._policies import POLICIES
+from ._store.open import URL_ENV, default_directory, is_url
 from ._tables import ago, arguments_of, entries_table, functions_table, info_table
 from ._text import printable
 from ._units import format_size, parse_age, parse_size

@@ -26,8 +26,8 @@ from typing import Any, NamedTuple, Union
 
 import blake3
 
-from ._arriving import Arriving
 from ._errors import CorruptEntryError, ForgedEntryError
+from ._store.arriving import Arriving
 
 MAGIC = b"PKCE"
 FORMAT = 2

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 from . import _usage
 from ._entry import Entry
 from ._errors import SecretError, UncacheableFunctionError
-from ._identity import function_name
+from ._keys.identity import function_name
 from ._log import Warnings
 from ._reports import CacheInfo
-from ._store import MISS
+from ._store.protocol import MISS
 from ._switch import SWITCH
 
 if TYPE_CHECKING:
     from ._cache import Cache
-    from ._context import FunctionContext
+    from ._engine.context import FunctionContext
     from ._options import Options
 
 P = ParamSpec("P")
@@ -53,7 +53,7 @@ class CachedFunction(Generic[P, R]):
         self._misses = 0
         self._warn = Warnings()
         # Built at decoration, not at the first call, so that a bad ignore= fails at once.
-        from ._binding import ArgumentBinder
+        from ._keys.binding import ArgumentBinder
 
         self._binder = ArgumentBinder(func, options.ignore, options.files, options.files_by)
 
@@ -71,7 +71,7 @@ class CachedFunction(Generic[P, R]):
 
     def _build_context(self) -> FunctionContext:
         from ._api import default_cache
-        from ._context import FunctionContext  # the working parts load at the first call, not at import
+        from ._engine.context import FunctionContext  # the working parts load at the first call, not at import
 
         cache = self._cache if self._cache is not None else default_cache()
         cache.store.check()  # NotACacheError (an OSError) for a directory that is not a cache

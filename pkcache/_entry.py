@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from ._store import MISS
+from ._store.protocol import MISS
 
 if TYPE_CHECKING:
-    from ._context import FunctionContext
+    from ._engine.context import FunctionContext
 
 R = TypeVar("R")
 D = TypeVar("D")

@@ -18,7 +18,7 @@ from ._reports import EntryInfo, FunctionSummary
 
 if TYPE_CHECKING:
     from ._codec import Signer
-    from ._store import EntryStat, Store
+    from ._store.protocol import EntryStat, Store
 
 
 class Function(NamedTuple):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ._identity import is_main_module
+from ._keys.identity import is_main_module
 
 if TYPE_CHECKING:
     from ._decorator import CachedFunction

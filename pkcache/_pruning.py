@@ -9,7 +9,7 @@ from typing import NamedTuple
 from ._listing import recorded_limits
 from ._log import logger
 from ._policies import POLICIES, Candidate, Limits, select_victims
-from ._store import Store
+from ._store.protocol import Store
 
 # Temp files younger than this are never touched: it covers a live writer's instant
 # between creating its file and locking it.

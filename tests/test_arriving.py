@@ -13,11 +13,11 @@ import pytest
 
 import pkcache
 from pkcache import CorruptEntryError, ForgedEntryError
-from pkcache._arriving import Arriving, read_in_background
 from pkcache._codec import Signer, encode, load_value, verify
-from pkcache._localbucket import _BACKGROUND_MIN
-from pkcache._localstore import DirectoryStore
-from pkcache._store import MISS
+from pkcache._store.arriving import Arriving, read_in_background
+from pkcache._store.local.bucket import _BACKGROUND_MIN
+from pkcache._store.local.store import DirectoryStore
+from pkcache._store.protocol import MISS
 
 SIGNER = Signer(b"k" * 32)
 KEY = "ab" + "0" * 62

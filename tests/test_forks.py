@@ -130,7 +130,7 @@ def test_os_register_at_fork_gives_children_fresh_locks() -> None:
     code = textwrap.dedent(
         """
         import os, threading
-        from pkcache import _locks
+        from pkcache._store.local import keylock as _locks
         held = _locks._thread_lock("/some/locks", 7)
         held.acquire()  # as if another thread held it at the fork
         pid = os.fork()

@@ -9,8 +9,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from pkcache._fingerprint import fingerprint
-from pkcache._identity import folder_name, function_name
+from pkcache._keys.fingerprint import fingerprint
+from pkcache._keys.identity import folder_name, function_name
 
 
 def code_fingerprint(func: Any) -> str:
@@ -90,7 +90,7 @@ def test_script_functions_are_named_by_file_name_not_folder(tmp_path: Path) -> N
     for folder in ("a", "b"):
         script = tmp_path / folder / "train.py"
         script.parent.mkdir()
-        script.write_text("from pkcache._identity import function_name\ndef fit(): pass\nprint(function_name(fit))\n")
+        script.write_text("import pkcache\n@pkcache.cached\ndef fit(): pass\nprint(fit.name)\n")
         names.add(subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout)
     assert names == {"train.py:fit\n"}
 

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 import pkcache
-from pkcache import _context, _pruning, _usage
+from pkcache import _pruning, _usage
+from pkcache._engine import context as _context
 from tests.helpers import python_path, run_python, wait_for
 
 
@@ -235,7 +236,7 @@ def test_a_live_writers_temp_file_survives_pruning_a_dead_ones_does_not(
         import os, sys, time
         from pathlib import Path
         import pkcache
-        from pkcache import _atomic
+        from pkcache._store.local import atomic as _atomic
         _atomic._nameless.usable = False  # the named temp file, as on kernels without O_TMPFILE
         real_write = os.write
         def slow_write(fd, data):

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pkcache._atomic import write_atomic
-from pkcache._localstore import DirectoryStore
-from pkcache._locks import KeyLock
+from pkcache._store.local.atomic import write_atomic
+from pkcache._store.local.keylock import KeyLock
+from pkcache._store.local.store import DirectoryStore
 
 V1, V2 = "v-" + "1" * 16, "v-" + "2" * 16
 MANIFEST = {"name": "mod.f", "current_version": V1}
@@ -97,7 +97,7 @@ def test_remove_namespace_counts_what_it_removed(tmp_path: Path) -> None:
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from pkcache._locks import KeyLock
+    from pkcache._store.local.keylock import KeyLock
     lock = KeyLock(sys.argv[1], "ab" * 32)
     assert lock.acquire(5)
     print("held", flush=True)
@@ -152,7 +152,7 @@ def test_no_descriptor_stays_open_when_no_lock_is_held(tmp_path: Path) -> None:
 
 
 def test_a_ledger_whose_folder_vanished_never_closes_a_descriptor_twice(tmp_path: Path) -> None:
-    from pkcache._ledger import Ledger
+    from pkcache._store.local.ledger import Ledger
 
     folder = tmp_path / "ns"
     folder.mkdir()

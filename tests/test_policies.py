@@ -7,7 +7,7 @@ import random
 import pytest
 
 from pkcache._policies import POLICIES, Candidate, Policy, select_victims
-from pkcache._store import EntryStat
+from pkcache._store.protocol import EntryStat
 
 
 def candidate(

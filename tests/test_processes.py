@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pkcache
-from pkcache import _atomic
+from pkcache._store.local import atomic as _atomic
 from tests.helpers import python_path, run_python, wait_for
 
 WORK_MODULE = textwrap.dedent(
@@ -119,7 +119,7 @@ KILLED_WRITER = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    from pkcache import _localstore
+    from pkcache._store.local import store as _localstore
     marker = Path(sys.argv[1])
     real_write = os.write
     def slow_write(fd, data):

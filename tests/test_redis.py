@@ -678,7 +678,7 @@ def test_cli_with_the_server_down_says_so_in_one_line() -> None:
 
 
 def test_waiters_are_woken_by_the_release_not_by_polling(server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pkcache import _redislock
+    from pkcache._store.redis import lock as _redislock
 
     # Were waiters only polling, this one would look again after 60 s: past the join below.
     monkeypatch.setattr(_redislock, "_MAX_WAIT", 60.0)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import pkcache
-from pkcache import _localstore
+from pkcache._store.local import store as _localstore
 
 
 class Planted:

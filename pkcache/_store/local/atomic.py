@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Sequence
 
-from ._codec import Buffer
+from ..._codec import Buffer
 
 try:
     import fcntl

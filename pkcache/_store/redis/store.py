@@ -27,16 +27,16 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ._codec import Buffer
-from ._errors import EntryTooLargeError, InvalidOptionError, StoreError
-from ._log import logger
-from ._redisbucket import RedisBucket
-from ._redislock import Leases, RedisLock
-from ._redisscripts import CORRECT, FORGET, PUT, REMOVE, RETIRE
-from ._redisserver import Server, display_url, split_url
-from ._store import EntryStat, TempFile
-from ._units import format_size
-from ._usage import Usage
+from ..._codec import Buffer
+from ..._errors import EntryTooLargeError, InvalidOptionError, StoreError
+from ..._log import logger
+from ..._units import format_size
+from ..._usage import Usage
+from ..protocol import EntryStat, TempFile
+from .bucket import RedisBucket
+from .lock import Leases, RedisLock
+from .scripts import CORRECT, FORGET, PUT, REMOVE, RETIRE
+from .server import Server, display_url, split_url
 
 DEFAULT_PREFIX = "pkcache"
 DEFAULT_LEASE = 30.0

@@ -9,17 +9,17 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._arriving import read_in_background
-from ._atomic import write_atomic
-from ._codec import Buffer, Stored
-from ._forks import renew_guard
-from ._layout import ENTRY_SUFFIX, KEY_LOCKS
-from ._localfs import ABSENT, open_file, open_folder
-from ._locks import KeyLock
-from ._memory import allocate
+from ..._codec import Buffer, Stored
+from ..._forks import renew_guard
+from ..arriving import read_in_background
+from .atomic import write_atomic
+from .folders import ABSENT, open_file, open_folder
+from .keylock import KeyLock
+from .layout import ENTRY_SUFFIX, KEY_LOCKS
+from .memory import allocate
 
 if TYPE_CHECKING:
-    from ._localstore import DirectoryStore
+    from .store import DirectoryStore
 
 # One read returns a small entry whole: the hit path is open, read, close.
 _FIRST_READ = 1 << 16

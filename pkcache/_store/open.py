@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeGuard
 
-from ._errors import MissingDependencyError
+from .._errors import MissingDependencyError
 
 if TYPE_CHECKING:
-    from ._store import Store
+    from .protocol import Store
 
 DIR_ENV = "PKCACHE_DIR"
 URL_ENV = "PKCACHE_URL"
@@ -40,7 +40,7 @@ def open_store(location: str | Path) -> Store:
     """Return the store at ``location``; nothing is created or connected yet."""
     if is_url(location):
         try:
-            from ._redisstore import RedisStore
+            from .redis.store import RedisStore
         except ModuleNotFoundError as exc:
             if exc.name != "redis":
                 raise
@@ -48,6 +48,6 @@ def open_store(location: str | Path) -> Store:
                 "a Redis cache needs the redis package, which is not installed: pip install 'pkcache[redis]'"
             ) from exc
         return RedisStore(location)
-    from ._localstore import DirectoryStore
+    from .local.store import DirectoryStore
 
     return DirectoryStore(location)

@@ -7,12 +7,12 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ._codec import Buffer
-from ._memory import allocate
-from ._redislock import RedisLock
+from ..._codec import Buffer
+from ..local.memory import allocate
+from .lock import RedisLock
 
 if TYPE_CHECKING:
-    from ._redisstore import RedisStore
+    from .store import RedisStore
 
 _LARGE = 1 << 16  # entries this large are returned writable and aligned, as from a file
 

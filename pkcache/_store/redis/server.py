@@ -11,7 +11,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ._errors import StoreError
+from ..._errors import StoreError
 
 T = TypeVar("T")
 

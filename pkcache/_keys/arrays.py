@@ -20,7 +20,7 @@ from typing import Any
 
 import blake3
 
-from ._keys import ARRAY, FRAME, INDEX, RANGE_INDEX, SERIES, STRINGS
+from .pickler import ARRAY, FRAME, INDEX, RANGE_INDEX, SERIES, STRINGS
 
 
 def array_form(array: Any, buffers: Callable[[memoryview], None] | None) -> Any:

@@ -12,8 +12,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
-    from ._codec import Buffer, Stored
-    from ._usage import Usage
+    from .._codec import Buffer, Stored
+    from .._usage import Usage
 
 
 MISS: Any = object()  # what a lookup returns when there is no usable entry

@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._errors import InvalidOptionError
+from .._errors import InvalidOptionError
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -55,7 +55,7 @@ class ArgumentBinder:
             self.values = self._stamped  # type: ignore[method-assign]
 
     def _stamped(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-        from ._files import stamp
+        from .files import stamp
 
         values = list(ArgumentBinder.values(self, args, kwargs))
         for index in self._files:

@@ -23,9 +23,9 @@ import secrets
 import threading
 from collections.abc import Iterator, Sequence
 
-from ._atomic import write_atomic
-from ._errors import NotACacheError, UnsafePathError
-from ._forks import renew_guard
+from ..._errors import NotACacheError, UnsafePathError
+from ..._forks import renew_guard
+from .atomic import write_atomic
 
 TAG = "CACHEDIR.TAG"
 _TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55\n"

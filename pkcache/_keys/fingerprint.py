@@ -29,9 +29,9 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from ._errors import UncacheableFunctionError
-from ._identity import function_name, module_package
-from ._keys import PICKLING_ERRORS, ArgumentHasher, new_hash
+from .._errors import UncacheableFunctionError
+from .identity import function_name, module_package
+from .pickler import PICKLING_ERRORS, ArgumentHasher, new_hash
 
 _EMPTY = object()  # stands for the contents of a closure cell not bound yet
 

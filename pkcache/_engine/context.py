@@ -14,24 +14,24 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import _codec
-from ._binding import ArgumentBinder
-from ._errors import EntryError, UnhashableArgumentError
-from ._fingerprint import fingerprint
-from ._identity import folder_name, global_reads
-from ._keys import ATOMIC_TYPES, MARSHAL_VERSION, PICKLING_ERRORS, ArgumentHasher, new_hash
-from ._log import Warnings, debugging, logger
-from ._pruning import PruneReport, prune
-from ._reports import CacheInfo
-from ._secret import load_secret
-from ._store import MISS
-from ._summary import summarize
-from ._usage import UsageRecorder
+from .. import _codec
+from .._errors import EntryError, UnhashableArgumentError
+from .._keys.binding import ArgumentBinder
+from .._keys.fingerprint import fingerprint
+from .._keys.identity import folder_name, global_reads
+from .._keys.pickler import ATOMIC_TYPES, MARSHAL_VERSION, PICKLING_ERRORS, ArgumentHasher, new_hash
+from .._log import Warnings, debugging, logger
+from .._pruning import PruneReport, prune
+from .._reports import CacheInfo
+from .._secret import load_secret
+from .._store.protocol import MISS
+from .._summary import summarize
+from .._usage import UsageRecorder
 
 if TYPE_CHECKING:
-    from ._cache import Cache
-    from ._options import Options
-    from ._store import Bucket, Lock
+    from .._cache import Cache
+    from .._options import Options
+    from .._store.protocol import Bucket, Lock
 
 
 SWEEP_INTERVAL = 3600.0  # seconds between sweeps of a function's folder (see _sweep_due)

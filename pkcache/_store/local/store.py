@@ -19,16 +19,16 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import _layout as layout
-from ._atomic import TEMP_PREFIX, remove_dead_temp_file, write_atomic
-from ._errors import UnsafePathError
-from ._ledger import Ledger
-from ._localbucket import DirectoryBucket
-from ._localfs import ABSENT, Root, open_file, open_folder, read_small
-from ._locks import KeyLock
-from ._log import logger
-from ._store import EntryStat, TempFile
-from ._usage import Usage
+from ..._errors import UnsafePathError
+from ..._log import logger
+from ..._usage import Usage
+from ..protocol import EntryStat, TempFile
+from . import layout
+from .atomic import TEMP_PREFIX, remove_dead_temp_file, write_atomic
+from .bucket import DirectoryBucket
+from .folders import ABSENT, Root, open_file, open_folder, read_small
+from .keylock import KeyLock
+from .ledger import Ledger
 
 _APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 

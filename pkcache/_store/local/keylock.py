@@ -21,7 +21,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import ClassVar
 
-from ._forks import in_child, renew_guard
+from ..._forks import in_child, renew_guard
 
 try:
     import fcntl

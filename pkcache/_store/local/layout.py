@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._atomic import TEMP_PREFIX
-from ._localfs import TAG
+from .atomic import TEMP_PREFIX
+from .folders import TAG
 
 CONFIG = "pkcache.json"
 LEDGER = ".ledger"

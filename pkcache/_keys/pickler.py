@@ -233,7 +233,7 @@ class CanonicalPickler(pickle.Pickler):
         if what == NUMPY_DTYPE:
             # numpy may share a dtype object between arrays or not: key it by its full
             # description instead (byte order, unit, fields and metadata included).
-            from ._arrays import simple_dtype
+            from .arrays import simple_dtype
 
             simple = simple_dtype(obj)
             if simple is not None:
@@ -254,11 +254,11 @@ class CanonicalPickler(pickle.Pickler):
         if what in (DICT_SUBCLASS, SET_SUBCLASS):
             return _reduced(obj, is_set=what == SET_SUBCLASS)
         if what == ARRAY:
-            from ._arrays import array_form
+            from .arrays import array_form
 
             return array_form(obj, self._buffers)
         if what == PANDAS:
-            from ._arrays import pandas_form
+            from .arrays import pandas_form
 
             return pandas_form(obj, _digest)
         return None  # pickled as pickle would, tracked by identity

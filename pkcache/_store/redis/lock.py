@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from ._locks import RECHECK, poll_async
-from ._log import logger
-from ._redisscripts import ACQUIRE, RELEASE, RENEW
+from ..._log import logger
+from ..local.keylock import RECHECK, poll_async
+from .scripts import ACQUIRE, RELEASE, RENEW
 
 if TYPE_CHECKING:
-    from ._redisserver import Server
+    from .server import Server
 
 _MAX_WAIT = 0.5  # longest wait between attempts without a wake-up
 _ASYNC_FIRST_POLL = 0.001

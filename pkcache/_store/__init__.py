@@ -1,0 +1,1 @@
+"""Stores: where entries live. A store knows paths, bytes, locks and metadata, not functions."""

@@ -1,0 +1,1 @@
+"""The local directory store: one signed file per entry, under a folder pkcache owns."""
