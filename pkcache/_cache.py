@@ -26,7 +26,7 @@ from ._options import (
 from ._policies import Limits
 from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
 from ._store.open import default_location, is_url, open_store
-from ._store.protocol import EntryStat
+from ._store.protocol import EntryStat, OwnsItsPlace
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -353,8 +353,12 @@ class Cache:
                 corrupt.append(entry.location)
                 bad.append(entry)
         self.store.remove_entries(bad)
-        warnings = [w for w in (self.store.shared_warning(),) if w] + secret_warnings(*self._secret)
-        return VerifyReport(checked, corrupt, failed, foreign=self.store.foreign(), warnings=warnings)
+        warnings = secret_warnings(*self._secret)
+        foreign: list[str] = []
+        if isinstance(self.store, OwnsItsPlace):
+            foreign = self.store.foreign()
+            warnings = [w for w in (self.store.shared_warning(),) if w] + warnings
+        return VerifyReport(checked, corrupt, failed, foreign=foreign, warnings=warnings)
 
     def matching(self, function: str | None = None) -> dict[str, str]:
         """Return the functions ``function`` names (all if None), as {folder or namespace: function name}."""

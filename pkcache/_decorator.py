@@ -12,12 +12,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from . import _usage
+from ._engine.miss import MISS
 from ._entry import Entry
 from ._errors import SecretError, UncacheableFunctionError
 from ._keys.identity import function_name
 from ._log import Warnings
 from ._reports import CacheInfo
-from ._store.protocol import MISS
+from ._store.protocol import OwnsItsPlace
 from ._switch import SWITCH
 
 if TYPE_CHECKING:
@@ -74,7 +75,8 @@ class CachedFunction(Generic[P, R]):
         from ._engine.context import FunctionContext  # the working parts load at the first call, not at import
 
         cache = self._cache if self._cache is not None else default_cache()
-        cache.store.check()  # NotACacheError (an OSError) for a directory that is not a cache
+        if isinstance(cache.store, OwnsItsPlace):
+            cache.store.check()  # NotACacheError (an OSError) for a directory that is not a cache
         context = FunctionContext(self.__wrapped__, self.name, self._options, cache, self._warn, binder=self._binder)
         _usage.register(self)
         return context

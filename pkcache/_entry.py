@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from ._store.protocol import MISS
+from ._engine.miss import MISS
 
 if TYPE_CHECKING:
     from ._engine.context import FunctionContext

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from ._listing import recorded_limits
 from ._log import logger
 from ._policies import POLICIES, Candidate, Limits, select_victims
-from ._store.protocol import Store
+from ._store.protocol import LeavesTempFiles, Store, TempFile
 
 # Temp files younger than this are never touched: it covers a live writer's instant
 # between creating its file and locking it.
@@ -56,6 +56,16 @@ def _any_ttl(store: Store, namespaces: list[str]) -> bool:
     return any(recorded_limits(store.read_manifest(ns) or {}, ns).ttl for ns in namespaces)
 
 
+def _temp_files(store: Store, namespace: str) -> Iterator[TempFile]:
+    return store.temp_files(namespace) if isinstance(store, LeavesTempFiles) else iter(())
+
+
+def _remove_dead_temp_files(store: Store, namespace: str) -> int:
+    if not isinstance(store, LeavesTempFiles):
+        return 0  # a store whose writes leave nothing half-written behind
+    return sum(store.remove_dead_temp_file(temp, TEMP_GRACE) for temp in store.temp_files(namespace))
+
+
 def plan(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
     """What ``prune`` with the same arguments would remove now; touches nothing."""
     namespaces = [namespace] if namespace is not None else store.namespaces()
@@ -65,7 +75,7 @@ def plan(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
         policy = POLICIES[limits.policy]
         victims = select_victims(found, policy, max_entries=limits.max_entries, max_size=limits.max_size)
     old = time.time() - TEMP_GRACE
-    temps = sum(t.modified < old for ns in namespaces for t in store.temp_files(ns))
+    temps = sum(t.modified < old for ns in namespaces for t in _temp_files(store, ns))
     size = sum(v.entry.size for v in victims)
     return PruneReport(len(victims), size, temps, tuple(v.entry.location for v in victims))
 
@@ -93,8 +103,7 @@ def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
             # every key's tally as listing the entries to drop old ones would cost a scan.
             for ns in namespaces:
                 store.compact_usage(ns, None)
-                for temp in store.temp_files(ns):
-                    temps += store.remove_dead_temp_file(temp, TEMP_GRACE)
+                temps += _remove_dead_temp_files(store, ns)
             return PruneReport(0, 0, temps)
         since = store.totals(namespace)
         found = list(candidates(store, namespaces, now=time.time(), max_age=limits.ttl))
@@ -107,8 +116,7 @@ def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
         gone = {v.entry.key for v in victims}
         for ns in namespaces:
             store.compact_usage(ns, {c.entry.key for c in found if c.entry.namespace == ns and c.entry.key not in gone})
-            for temp in store.temp_files(ns):
-                temps += store.remove_dead_temp_file(temp, TEMP_GRACE)
+            temps += _remove_dead_temp_files(store, ns)
     finally:
         lock.release()
     report = PruneReport(removed, size, temps, tuple(v.entry.location for v in victims))

@@ -17,7 +17,7 @@ from pkcache._codec import Signer, encode, load_value, verify
 from pkcache._store.arriving import Arriving, read_in_background
 from pkcache._store.local.bucket import _BACKGROUND_MIN
 from pkcache._store.local.store import DirectoryStore
-from pkcache._store.protocol import MISS
+from pkcache._engine.miss import MISS
 
 SIGNER = Signer(b"k" * 32)
 KEY = "ab" + "0" * 62

@@ -24,9 +24,9 @@ from .._log import Warnings, debugging, logger
 from .._pruning import PruneReport, prune
 from .._reports import CacheInfo
 from .._secret import load_secret
-from .._store.protocol import MISS
 from .._summary import summarize
 from .._usage import UsageRecorder
+from .miss import MISS
 
 if TYPE_CHECKING:
     from .._cache import Cache

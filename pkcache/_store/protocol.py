@@ -7,16 +7,14 @@ it knows nothing of functions, pickling or signatures.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+
+from .lock import BaseLock
 
 if TYPE_CHECKING:
     from .._codec import Buffer, Stored
     from .._usage import Usage
-
-
-MISS: Any = object()  # what a lookup returns when there is no usable entry
 
 
 class EntryStat(NamedTuple):
@@ -38,30 +36,7 @@ class TempFile(NamedTuple):
     modified: float
 
 
-class Lock(Protocol):
-    """An exclusive lock, across threads and processes (and machines, for a shared store)."""
-
-    def try_acquire(self) -> bool:
-        """Make one attempt; True if the lock is now held by this object."""
-
-    def acquire(self, timeout: float, ready: Callable[[], bool] | None = None) -> bool:
-        """Wait up to ``timeout`` seconds; False if the lock could not be had in time.
-
-        ``ready``, called every second or so while waiting, stops the wait (False) when
-        it returns True: the caller looks whether what the lock guards is there already.
-        """
-
-    async def acquire_async(self, timeout: float, ready: Callable[[], bool] | None = None) -> bool:
-        """Like ``acquire``, letting the event loop run while waiting."""
-
-    def release(self) -> None:
-        """Release the lock if held; never raises for a lock that is already gone."""
-
-    def __enter__(self) -> Lock: ...
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
+Lock = BaseLock  # every store's lock is one: the wait is written once (see ``lock``)
 
 
 class Bucket(Protocol):
@@ -97,13 +72,10 @@ class Bucket(Protocol):
 
 
 class Store(Protocol):
-    """A place that holds namespaces of entries (a directory, a server)."""
+    """A place that holds namespaces of entries (a directory, a server): what every store can honour."""
 
     location: str
     shared: bool  # reached by other machines: entries must be signed with a shared secret
-
-    def check(self) -> bool:
-        """Raise ``NotACacheError`` if the place is not a pkcache cache; True if it exists."""
 
     def bucket(self, namespace: str, version: str, manifest: dict[str, Any] | None = None) -> Bucket:
         """Return the bucket for one namespace and version.
@@ -113,12 +85,6 @@ class Store(Protocol):
 
     def namespaces(self) -> list[str]:
         """Return every namespace that holds entries or a manifest."""
-
-    def foreign(self) -> list[str]:
-        """Return the locations of what is in the store's place but was not made by pkcache."""
-
-    def shared_warning(self) -> str | None:
-        """Return what others can do to the store that its owner may not expect, if anything."""
 
     def manifests(self) -> dict[str, dict[str, Any]]:
         """Return every namespace's manifest, by namespace, sorted."""
@@ -164,6 +130,33 @@ class Store(Protocol):
 
     def claim_sweep(self, namespace: str, interval: float) -> bool:
         """True, and noted, if the namespace's expired entries were last swept over ``interval`` s ago."""
+
+    def close(self) -> None:
+        """Let go of what the store holds open (descriptors, connections); it reopens on use."""
+
+
+# Optional capabilities: a store that has one says so by having its methods, and
+# callers ask with isinstance (these protocols are runtime-checkable). No store fakes
+# one with no-ops.
+
+
+@runtime_checkable
+class OwnsItsPlace(Protocol):
+    """A store in a place that could also hold what is not pkcache's (a directory)."""
+
+    def check(self) -> bool:
+        """Raise ``NotACacheError`` if the place is someone else's; True if it exists."""
+
+    def foreign(self) -> list[str]:
+        """Return the locations of what is in the store's place but was not made by pkcache."""
+
+    def shared_warning(self) -> str | None:
+        """Return what others can do to the store that its owner may not expect, if anything."""
+
+
+@runtime_checkable
+class LeavesTempFiles(Protocol):
+    """A store whose writers leave temporary files behind when they are killed (a directory)."""
 
     def temp_files(self, namespace: str | None = None) -> Iterator[TempFile]:
         """Yield writers' temporary files."""

@@ -15,13 +15,12 @@ from __future__ import annotations
 import errno
 import os
 import threading
-import time
 import weakref
 from collections.abc import Callable
-from types import TracebackType
 from typing import ClassVar
 
 from ..._forks import in_child, renew_guard
+from ..lock import BaseLock
 
 try:
     import fcntl
@@ -29,12 +28,6 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 _CONTENDED = {errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK}
-_FIRST_POLL = 0.001
-_MAX_POLL = 0.02
-# While waiting for a key's lock, a caller looks at the store this often: the holder
-# may have stored the result without the waiter noticing the lock's release (a forked
-# child waiting on what its parent computes, a lock whose release was missed).
-RECHECK = 0.5
 
 
 class LockFile:
@@ -130,60 +123,8 @@ def _fresh_locks_in_child() -> None:
 in_child(_fresh_locks_in_child)
 
 
-class _Waiting:
-    """The schedule of a wait: backoff between attempts, and a look at the store every ``RECHECK`` s."""
-
-    def __init__(self, timeout: float, ready: Callable[[], bool] | None, first: float, most: float) -> None:
-        self.deadline = time.monotonic() + timeout
-        self.ready = ready
-        self.next_look = time.monotonic() + RECHECK
-        self.delay = first
-        self.most = most
-
-    def pause(self) -> float | None:
-        """Seconds to sleep before the next attempt; None to stop waiting (timed out, or ready)."""
-        now = time.monotonic()
-        if now >= self.deadline:
-            return None
-        if self.ready is not None and now >= self.next_look:
-            if self.ready():
-                return None
-            self.next_look = time.monotonic() + RECHECK
-        pause = min(self.delay, self.deadline - now)
-        self.delay = min(self.delay * 2, self.most)
-        return pause
-
-
-def poll(
-    attempt: Callable[[], bool], timeout: float, ready: Callable[[], bool] | None, first: float, most: float
-) -> bool:
-    """Call ``attempt`` until it is True; False after ``timeout``, or once ``ready()`` is True."""
-    waiting = _Waiting(timeout, ready, first, most)
-    while not attempt():
-        pause = waiting.pause()
-        if pause is None:
-            return False
-        time.sleep(pause)
-    return True
-
-
-async def poll_async(
-    attempt: Callable[[], bool], timeout: float, ready: Callable[[], bool] | None, first: float, most: float
-) -> bool:
-    """Like ``poll``, sleeping with ``asyncio.sleep`` so the event loop keeps running."""
-    import asyncio  # only async callers pay for importing it
-
-    waiting = _Waiting(timeout, ready, first, most)
-    while not attempt():
-        pause = waiting.pause()
-        if pause is None:
-            return False
-        await asyncio.sleep(pause)
-    return True
-
-
-class KeyLock:
-    """An exclusive lock on one key; ``acquire`` gives up after ``timeout`` seconds."""
+class KeyLock(BaseLock):
+    """An exclusive lock on one key (one byte of a lock file), for threads and processes of one machine."""
 
     def __init__(self, path: str, key: str, opener: Callable[[], int] | None = None) -> None:
         self.path = path
@@ -237,14 +178,6 @@ class KeyLock:
         self._fallback = lock
         return True
 
-    def acquire(self, timeout: float, ready: Callable[[], bool] | None = None) -> bool:
-        """Wait up to ``timeout`` seconds; False if the lock could not be had in time, or ``ready()`` came true."""
-        return poll(self.try_acquire, timeout, ready, _FIRST_POLL, _MAX_POLL)
-
-    async def acquire_async(self, timeout: float, ready: Callable[[], bool] | None = None) -> bool:
-        """Like ``acquire``, but waits with ``asyncio.sleep`` so the event loop keeps running."""
-        return await poll_async(self.try_acquire, timeout, ready, _FIRST_POLL, _MAX_POLL)
-
     def release(self) -> None:
         if not self._held:
             return
@@ -261,11 +194,3 @@ class KeyLock:
                     lock_file.close()
         finally:
             self._thread_lock.release()
-
-    def __enter__(self) -> KeyLock:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()

@@ -11,25 +11,22 @@ They still look every ``_MAX_WAIT`` seconds, to catch a lease that ran out.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
-import time
-from collections.abc import Callable
-from types import TracebackType
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import redis
 
 from ..._log import logger
-from ..local.keylock import RECHECK, poll_async
+from ..lock import BaseLock
 from .scripts import ACQUIRE, RELEASE, RENEW
 
 if TYPE_CHECKING:
     from .server import Server
 
 _MAX_WAIT = 0.5  # longest wait between attempts without a wake-up
-_ASYNC_FIRST_POLL = 0.001
-_ASYNC_MAX_POLL = 0.05
 
 
 class Leases:
@@ -76,13 +73,19 @@ class Leases:
                     logger.debug("cannot renew the Redis lock %s: %s", key, exc)
 
 
-class RedisLock:
+class RedisLock(BaseLock):
     """An exclusive lock on one name on the server.
+
+    Waiting, it listens for the release on the lock's channel, and tries again at least
+    every ``_MAX_WAIT`` seconds (a lease that ran out publishes nothing).
 
     Given ``entry``, the key of the entry it guards, acquiring it also reads that entry,
     kept for ``take_entry``. ``on_acquire`` and ``on_release`` run when it is taken and
     given up, in the thread that does so.
     """
+
+    FIRST_POLL = MAX_POLL = _MAX_WAIT  # a wait ends early at the release's message
+    ASYNC_POLL = (0.001, 0.05)  # no subscription in the event loop: polls instead
 
     def __init__(
         self,
@@ -147,30 +150,16 @@ class RedisLock:
         """Hold the lock again after the script it was handed to failed."""
         self._took(handed[2])
 
-    def acquire(self, timeout: float, ready: Callable[[], bool] | None = None) -> bool:
-        if self.try_acquire():
-            return True
-        deadline = time.monotonic() + timeout
-        next_look = time.monotonic() + RECHECK
-        # Subscribe before the next attempt, so a release between the two is not missed.
+    @contextlib.contextmanager
+    def _waiting(self) -> Iterator[Callable[[float], None]]:
+        # Subscribed before the next attempt, so a release between the two is not missed;
+        # a wait ends at the release's message, or after _MAX_WAIT at most.
         pubsub = self._server.run(self._server.client.pubsub, ignore_subscribe_messages=True)
         try:
             self._server.run(pubsub.subscribe, self._channel)
-            while not self.try_acquire():
-                now = time.monotonic()
-                if now >= deadline:
-                    return False
-                if ready is not None and now >= next_look:
-                    if ready():
-                        return False
-                    next_look = time.monotonic() + RECHECK
-                self._server.run(pubsub.get_message, timeout=min(deadline - now, _MAX_WAIT))
-            return True
+            yield lambda seconds: self._server.run(pubsub.get_message, timeout=seconds)
         finally:
             pubsub.close()
-
-    async def acquire_async(self, timeout: float, ready: Callable[[], bool] | None = None) -> bool:
-        return await poll_async(self.try_acquire, timeout, ready, _ASYNC_FIRST_POLL, _ASYNC_MAX_POLL)
 
     def release(self) -> None:
         token = self._gave_up()
@@ -180,11 +169,3 @@ class RedisLock:
             self._leases.release_script(keys=[self._key, self._channel], args=[token])
         except redis.RedisError as exc:  # the lease runs out by itself
             logger.debug("cannot release the Redis lock %s: %s", self._key, exc)
-
-    def __enter__(self) -> RedisLock:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()

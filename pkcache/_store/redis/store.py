@@ -32,7 +32,7 @@ from ..._errors import EntryTooLargeError, InvalidOptionError, StoreError
 from ..._log import logger
 from ..._units import format_size
 from ..._usage import Usage
-from ..protocol import EntryStat, TempFile
+from ..protocol import EntryStat
 from .bucket import RedisBucket
 from .lock import Leases, RedisLock
 from .scripts import CORRECT, FORGET, PUT, REMOVE, RETIRE
@@ -81,17 +81,6 @@ class RedisStore:
     def entry_location(self, namespace: str, version: str, key: str) -> str:
         """An entry's location as messages and listings show it."""
         return f"{self.location}/{namespace}/{version}/{key}"
-
-    def foreign(self) -> list[str]:
-        """Nothing on a server is reported as foreign: pkcache's keys are found by their prefix."""
-        return []
-
-    def shared_warning(self) -> str | None:
-        return None
-
-    def check(self) -> bool:
-        """Nothing to check before use: a server's keys under the prefix are pkcache's."""
-        return True
 
     def manifests(self) -> dict[str, dict[str, Any]]:
         """Every namespace's manifest (an empty one where none was written), by namespace."""
@@ -320,12 +309,6 @@ class RedisStore:
         pipe.srem(self._key("ns"), namespace)
         self.server.run(pipe.execute)
         return removed
-
-    def temp_files(self, namespace: str | None = None) -> Iterator[TempFile]:
-        return iter(())  # a transaction leaves nothing half-written behind
-
-    def remove_dead_temp_file(self, temp: TempFile, grace: float) -> bool:
-        return False
 
     def close(self) -> None:
         """Stop renewing leases and close the connections; both come back on use."""
