@@ -87,6 +87,10 @@ class Cache:
 
         return reduce_cache(self)
 
+    def close(self) -> None:
+        """Close what this cache holds open (descriptors, connections); they reopen on use."""
+        self.store.close()
+
     def pickle_location(self) -> str:
         """The location a worker process opens: the directory, or the URL as given."""
         return self.url if self.url is not None else str(self.directory)

@@ -207,16 +207,13 @@ class CachedFunction(Generic[P, R]):
     def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
         """Remove the stored result of this call; True if there was one."""
         context = self._require_context()
-        return context.bucket.delete(context.key(args, kwargs))
+        return context.remove(context.key(args, kwargs))
 
     def cache_clear(self) -> int:
         """Remove every stored result of this function (all code versions); reset the counters."""
         context = self._require_context()
         self._hits = self._misses = 0
-        context.usage.take()
-        context.manifest_written = False
-        count, _size = context.cache.store.remove_namespace(context.namespace)
-        return count
+        return context.clear()
 
     def cache_info(self) -> CacheInfo:
         """Return hits and misses (this process and all), entries, bytes, stale entries and limits."""

@@ -52,4 +52,9 @@ class Entry(Generic[R]):
 
     def invalidate(self) -> bool:
         """Remove the stored result; True if there was one."""
-        return self._context.bucket.delete(self.key)
+        return self._context.remove(self.key)
+
+    @property
+    def location(self) -> str:
+        """Where the entry is (or would be) stored: a file's path, a server's key."""
+        return self._context.location(self.key)

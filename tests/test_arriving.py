@@ -14,10 +14,10 @@ import pytest
 import pkcache
 from pkcache import CorruptEntryError, ForgedEntryError
 from pkcache._codec import Signer, encode, load_value, verify
+from pkcache._engine.miss import MISS
 from pkcache._store.arriving import Arriving, read_in_background
 from pkcache._store.local.bucket import _BACKGROUND_MIN
 from pkcache._store.local.store import DirectoryStore
-from pkcache._engine.miss import MISS
 
 SIGNER = Signer(b"k" * 32)
 KEY = "ab" + "0" * 62
@@ -124,9 +124,9 @@ def test_a_read_that_fails_while_arriving_is_a_miss_with_a_warning(
     context = cached._context
     assert context is not None
     key = context.key((ARRAY,), {})
-    path = context.bucket.location(key)
+    path = context.location(key)
     data = read_in_background(os.open(path, os.O_WRONLY), memoryview(bytearray(os.path.getsize(path))), 0)
-    assert context._lookup_general(key, data) is MISS
+    assert context.entries._lookup_general(key, data) is MISS
     assert "cannot read cache entry" in caplog.text
     assert os.path.exists(path)  # a read error is not the entry's fault: it stays
     readers_finish()

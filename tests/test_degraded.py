@@ -38,9 +38,10 @@ def test_full_disk_returns_results_and_warns(tmp_path: Path, caplog: pytest.LogC
 
 def test_read_only_cache_still_serves_hits(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with mounted_tmpfs(tmp_path / "ro", "size=4m") as mount:
-        payload, runs = counting(pkcache.Cache(mount / "cache"))
+        cache = pkcache.Cache(mount / "cache")
+        payload, runs = counting(cache)
         payload(10)
-        payload._require_context().cache.store.close()  # a process with open files blocks the remount
+        cache.close()  # a process with open files blocks the remount
         subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
         with caplog.at_level(logging.WARNING, logger="pkcache"):
             assert payload(10) == b"x" * 10

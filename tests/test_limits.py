@@ -15,7 +15,7 @@ import pytest
 
 import pkcache
 from pkcache import _pruning, _usage
-from pkcache._engine import context as _context
+from pkcache._engine import housekeeping as _housekeeping
 from tests.helpers import python_path, run_python, wait_for
 
 
@@ -211,10 +211,10 @@ def test_a_running_process_shares_its_reads_at_most_once_a_second(cache: pkcache
     load, _ = make(cache)
     load("a")
     context = load._context
-    recorder = context.usage
+    recorder = context.housekeeping.usage
 
     def shared_hits() -> int:
-        return cache.store.read_usage(context.namespace).hits
+        return cache.store.read_usage(context.identity.namespace).hits
 
     recorder.take()  # as if a flush had just happened
     load("a")
@@ -270,7 +270,7 @@ def test_stores_sweep_dead_temp_files_even_without_bounds(
     cache: pkcache.Cache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_pruning, "TEMP_GRACE", 0.0)
-    monkeypatch.setattr(_context, "SWEEP_ASK_INTERVAL", 0.0)  # ask the store at every store
+    monkeypatch.setattr(_housekeeping, "SWEEP_ASK_INTERVAL", 0.0)  # ask the store at every store
     load, _ = make(cache)
     load("a")  # the first store sweeps (nothing to find) and notes the time
     (entry,) = cache.entries()

@@ -159,7 +159,7 @@ LOCK_HOLDER = textwrap.dedent(
     import sys, time
     from work_mod import summarize
     context = summarize._resolve()
-    lock = context.bucket.lock(summarize.cache_key({"k": 1}, {"t"}))
+    lock = context.entries.bucket.lock(summarize.cache_key({"k": 1}, {"t"}))
     assert lock.acquire(5)
     print("held", flush=True)
     time.sleep(60)

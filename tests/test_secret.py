@@ -131,7 +131,7 @@ def test_an_entry_signed_with_an_empty_secret_is_never_unpickled(isolated_env: P
     cache = pkcache.Cache(isolated_env / "cache", secret="a secret long enough to sign with")
     function = cache.cached(square)
     assert function(3) == 9
-    path = Path(function._require_context().bucket.location(function.cache_key(3)))
+    path = Path(function.entry(3).location)
     weak = hashlib.sha256(b"pkcache-secret-v1\0").digest()
     planted = _codec.encode(function.cache_key(3), _Touch(marker), {}, _codec.Signer(weak))
     path.write_bytes(b"".join(bytes(s) for s in planted.segments))

@@ -25,8 +25,7 @@ class Planted:
 
 
 def entry_path(function: Any, *args: Any) -> Path:
-    context = function._require_context()
-    return Path(context.bucket.location(function.cache_key(*args)))
+    return Path(function.entry(*args).location)
 
 
 @pytest.fixture

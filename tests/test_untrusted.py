@@ -41,7 +41,7 @@ def stored(cache_dir: Path) -> Any:
 
 
 def entry_file(function: Any, *args: Any) -> Path:
-    return Path(function._require_context().bucket.location(function.cache_key(*args)))
+    return Path(function.entry(*args).location)
 
 
 def plant_with_metadata(function: Any, meta: dict[str, Any], *args: Any) -> str:
