@@ -3,39 +3,26 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-from ._cache import Cache, decorate
-from ._decorator import CachedFunction, P, R, wrap
+from ._cache import DEFAULT, Cache
+from ._decorator import CachedFunction, P, R, decorate, wrap
 from ._errors import InvalidOptionError
 from ._options import CacheOptions, check_directory, options_from
-from ._store.open import default_location, is_url
-
-_DEFAULT_CACHES: dict[str | Path, Cache] = {}
-_DEFAULT_LOCK = threading.Lock()
 
 
 def cache_for(location: str | os.PathLike[str] | None) -> Cache:
     """Return the shared ``Cache`` of a directory or Redis URL (the default one when None)."""
-    if location is None:
-        location = default_location()
-    place: str | Path = location if is_url(location) else Path(location).expanduser()
-    with _DEFAULT_LOCK:
-        cache = _DEFAULT_CACHES.get(place)
-        if cache is None:
-            cache = _DEFAULT_CACHES[place] = Cache(place)
-        return cache
+    return Cache.shared(location)
 
 
 def default_cache() -> Cache:
     """Return the cache of ``$PKCACHE_URL``, ``$PKCACHE_DIR`` or the user's cache folder, as of now."""
-    return cache_for(None)
+    return Cache.shared(None)
 
 
 @overload
@@ -90,6 +77,7 @@ def cached(
         raise InvalidOptionError("give cache_dir= or store=, not both")
     checked = options_from(dict(options))
     location = location if location is not None else directory
-    # A store named here is opened now, so that a bad URL or a missing extra fails at decoration.
-    cache = cache_for(location) if location is not None else None
-    return decorate(func, lambda f: wrap(f, checked, cache))
+    # A store named here is opened now, so that a bad URL or a missing extra fails at decoration;
+    # the default one is found at the first call (the environment may change until then).
+    source = Cache.shared(location) if location is not None else DEFAULT
+    return decorate(func, lambda f: wrap(f, checked, source))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import time
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
-from . import _listing, _usage
-from ._decorator import CachedFunction, P, R, wrap
-from ._errors import EntryError, ForgedEntryError, InvalidOptionError
+from . import _listing, _maintenance, _usage
+from ._decorator import CachedFunction, P, R, decorate, wrap
+from ._errors import InvalidOptionError
 from ._listing import entry_infos, recorded_limits, summarize
 from ._log import logger
 from ._options import (
@@ -26,7 +26,7 @@ from ._options import (
 from ._policies import Limits
 from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
 from ._store.open import default_location, is_url, open_store
-from ._store.protocol import EntryStat, OwnsItsPlace
+from ._store.protocol import EntryStat
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 # The codec, the stores, pruning and the secret load when a Cache is made or first
 # used, not at ``import pkcache``.
 
-Progress = Callable[[str, int, int], None]  # (what is being done, how many done, of how many)
+Progress = _maintenance.Progress
 
 
 class Cache:
@@ -82,10 +82,28 @@ class Cache:
         return f"pkcache.Cache({self.location!r})"
 
     def __reduce__(self) -> Any:
-        # Location and options only: the worker opens its own store on first use.
-        from ._pickling import reduce_cache
+        # Location and options only, at any time: the worker opens its own store on first use.
+        return (_restore, (self.pickle_location(), self.settings()))
 
-        return reduce_cache(self)
+    def resolve(self) -> Cache:
+        """The cache a function cached through this one stores in: this one (see ``CacheSource``)."""
+        return self
+
+    @classmethod
+    def shared(cls, location: str | os.PathLike[str] | None = None, **settings: Any) -> Cache:
+        """The process's one ``Cache`` of a location and settings (of the default location if None).
+
+        Cached functions share it, so a process opens each store once.
+        """
+        if location is None:
+            location = default_location()
+        place: str | Path = location if is_url(location) else Path(location).expanduser()
+        with _SHARED_LOCK:
+            key = (place, tuple(sorted(settings.items())))
+            cache = _SHARED.get(key)
+            if cache is None:
+                cache = _SHARED[key] = cls(place, **settings)
+            return cache
 
     def close(self) -> None:
         """Close what this cache holds open (descriptors, connections); they reopen on use."""
@@ -230,34 +248,14 @@ class Cache:
         old code versions and expired ones. ``progress(what, done, total)`` is called as
         functions are done.
         """
-        count = size = 0
-        found = self._matching(function)
-        for done, summary in enumerate(found):
-            if progress is not None:
-                progress("clearing functions", done, len(found))
-            if older_than is None and not stale:
-                removed, removed_size = self.store.remove_namespace(summary.namespace)
-            else:
-                doomed = self._doomed(summary.namespace, older_than, stale=stale)
-                removed, removed_size = self.store.remove_entries(doomed)
-            count, size = count + removed, size + removed_size
-        return count, size
+        return _maintenance.clear(self.store, self._matching(function), older_than, stale=stale, progress=progress)
 
     def doomed(
         self, function: str | None = None, *, older_than: float | None = None, stale: bool = False
     ) -> list[EntryStat]:
         """Return what ``clear`` with the same arguments would remove."""
-        return [e for s in self._matching(function) for e in self._doomed(s.namespace, older_than, stale=stale)]
-
-    def _doomed(self, namespace: str, older_than: float | None, *, stale: bool) -> list[EntryStat]:
-        from ._pruning import candidates
-
-        now = time.time()
-        return [
-            c.entry
-            for c in candidates(self.store, [namespace], now=now, max_age=None)
-            if (older_than is None or now - c.entry.created > older_than) and (not stale or c.stale or c.expired)
-        ]
+        found = self._matching(function)
+        return [e for f in found for e in _maintenance.doomed(self.store, f.namespace, older_than, stale=stale)]
 
     def prune(
         self,
@@ -279,26 +277,19 @@ class Cache:
         removes nothing and returns what would be removed. ``progress(what, done,
         total)`` is called as functions are done.
         """
-        from ._pruning import PruneReport, plan
-        from ._pruning import prune as run
-
-        prune = plan if dry_run else run
-
         self.flush_usage()
         given = make_limits(max_size=max_size, max_entries=max_entries, ttl=max_age, policy=policy)
         explicit = given.bounded or given.ttl is not None or policy is not None
-        report = PruneReport()
-        found = self._matching(function)
-        for done, summary in enumerate(found):
-            if progress is not None:
-                progress("pruning functions", done, len(found))
-            recorded = recorded_limits(summary.manifest, summary.namespace)
-            limits = given if explicit and function is not None else recorded
-            report = report.plus(prune(self.store, summary.namespace, limits))
-        directory_limits = given if explicit else self._directory_limits()
-        if function is None and (directory_limits.bounded or directory_limits.ttl is not None):
-            report = report.plus(prune(self.store, None, directory_limits))
-        return report
+        directory = given if explicit else self._directory_limits()
+        return _maintenance.prune_all(
+            self.store,
+            self._matching(function),
+            given if explicit else None,
+            directory,
+            named=function is not None,
+            dry_run=dry_run,
+            progress=progress,
+        )
 
     def _directory_limits(self) -> Limits:
         if self.limits.bounded:
@@ -332,37 +323,10 @@ class Cache:
         (``foreign``), and settings that weaken it (``warnings``: a directory others can
         write, a secret others can read).
         """
-        from ._codec import verify
         from ._secret import secret_warnings
 
         signer = self.signer  # a secret that cannot sign is an error here, before anything is read
-        checked = 0
-        corrupt: list[str] = []
-        failed: list[str] = []
-        bad: list[EntryStat] = []
-        listed = list(self.store.entries())
-        for entry in listed:
-            if progress is not None:
-                progress("verifying entries", checked, len(listed))
-            checked += 1
-            data = self.store.bucket(entry.namespace, entry.version).read(entry.key)
-            if data is None:  # removed while we looked
-                continue
-            try:
-                verify(entry.key, data, signer, entry.location)
-            except ForgedEntryError:
-                failed.append(entry.location)
-                bad.append(entry)
-            except EntryError:
-                corrupt.append(entry.location)
-                bad.append(entry)
-        self.store.remove_entries(bad)
-        warnings = secret_warnings(*self._secret)
-        foreign: list[str] = []
-        if isinstance(self.store, OwnsItsPlace):
-            foreign = self.store.foreign()
-            warnings = [w for w in (self.store.shared_warning(),) if w] + warnings
-        return VerifyReport(checked, corrupt, failed, foreign=foreign, warnings=warnings)
+        return _maintenance.verify(self.store, signer, secret_warnings(*self._secret), progress)
 
     def matching(self, function: str | None = None) -> dict[str, str]:
         """Return the functions ``function`` names (all if None), as {folder or namespace: function name}."""
@@ -372,10 +336,27 @@ class Cache:
         return _listing.matching(_listing.functions(self.store), function)
 
 
-def decorate(func: Any, make: Callable[[Any], Any]) -> Any:
-    """Apply ``make`` to ``func``, or return ``make`` for the ``@cached(...)`` form."""
-    if func is None:
-        return make
-    if not callable(func) and not isinstance(func, (staticmethod, classmethod)):
-        raise TypeError(f"cached() takes a function, not {type(func).__name__}")
-    return make(func)
+_SHARED: dict[tuple[Any, ...], Cache] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _restore(location: str, settings: dict[str, Any]) -> Cache:
+    """A pickled ``Cache`` in a worker: the process's shared one of that location and settings."""
+    return Cache.shared(location, **settings)
+
+
+class DefaultCache:
+    """How ``pkcache.cached`` reaches its cache: the default one, as of the function's first call.
+
+    Pickled (to a worker process), it becomes the cache the default location names here,
+    so that the worker stores where the parent does.
+    """
+
+    def resolve(self) -> Cache:
+        return Cache.shared(None)
+
+    def __reduce__(self) -> Any:
+        return (_restore, (str(default_location()), {}))
+
+
+DEFAULT = DefaultCache()

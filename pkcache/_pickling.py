@@ -7,7 +7,8 @@ fork, spawn and forkserver workers re-run or inherit the script) and otherwise r
 from its function, options, store location and name, pickled by value with cloudpickle
 (what loky, Dask and Ray use). Any other function (a closure, a lambda) is rebuilt the
 same way through the engine's own pickler. A ``Cache`` pickles as its location and
-options and opens its store lazily in the worker, one per location and process.
+options and opens its store lazily in the worker, one per location and process (see
+``Cache.__reduce__``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from ._keys.identity import is_main_module
 
 if TYPE_CHECKING:
-    from ._decorator import CachedFunction
+    from ._engine.cachelike import CacheSource
+    from ._function import CachedBase
     from ._options import Options
 
 
@@ -40,14 +42,15 @@ def _lookup(module_name: str, qualname: str) -> Any:
     return target
 
 
-def reduce_function(function: CachedFunction[Any, Any]) -> Any:
+def reduce_function(function: CachedBase[Any, Any]) -> Any:
     """The ``__reduce__`` of a cached function."""
     module, qualname = function.__module__, getattr(function, "__qualname__", "")
     importable = _lookup(module, qualname) is function
     if importable and not is_main_module(module):
         return qualname  # by reference, as pickle does for functions
-    location = function._cache.pickle_location() if function._cache is not None else None
-    state = (function.__wrapped__, function._options, location, function.name)
+    # How to reach the cache travels as it pickles itself: a Cache as its location and
+    # options, the default one as the location the parent resolves it to.
+    state = (function.__wrapped__, function._options, function._source, function.name)
     if not is_main_module(module):
         return (restore_function, state)
     # A script's or notebook's function: by name where the worker runs the same
@@ -61,13 +64,11 @@ def reduce_function(function: CachedFunction[Any, Any]) -> Any:
     return (restore_main_function, (qualname, function.name, by_value))
 
 
-def restore_function(func: Any, options: Options, location: Any, name: str) -> CachedFunction[Any, Any]:
-    """Rebuild a cached function in a worker, on the shared ``Cache`` of its location."""
-    from ._api import cache_for
+def restore_function(func: Any, options: Options, source: CacheSource, name: str) -> Any:
+    """Rebuild a cached function in a worker, reaching its cache as the parent did."""
     from ._decorator import wrap
 
-    cache = cache_for(location) if location is not None else None
-    restored = wrap(func, options, cache)
+    restored = wrap(func, options, source)
     restored.name = name  # as the parent named it: a worker has no notebook name of its own
     return restored
 
@@ -76,10 +77,10 @@ def restore_main_function(qualname: str, name: str, by_value: bytes | None) -> A
     """Find a script's cached function by name in this worker's ``__main__``, else rebuild it."""
     import pickle
 
-    from ._decorator import CachedFunction
+    from ._function import CachedBase
 
     found = _lookup("__main__", qualname)
-    if isinstance(found, CachedFunction) and found.name == name:
+    if isinstance(found, CachedBase) and found.name == name:
         return found
     if by_value is None:
         raise pickle.UnpicklingError(
@@ -87,14 +88,3 @@ def restore_main_function(qualname: str, name: str, by_value: bytes | None) -> A
             "to send functions of scripts and notebooks by value"
         )
     return restore_function(*pickle.loads(by_value))
-
-
-def reduce_cache(cache: Any) -> Any:
-    """The ``__reduce__`` of a ``Cache``: its location and options."""
-    return (restore_cache, (cache.pickle_location(), cache.settings()))
-
-
-def restore_cache(location: Any, settings: dict[str, Any]) -> Any:
-    from ._cache import Cache
-
-    return Cache(location, **settings)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import pkcache
-from pkcache import _api
+from pkcache import _cache
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +20,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("PKCACHE_DISABLE", "PKCACHE_SECRET"):
         monkeypatch.delenv(name, raising=False)
     # Default caches are shared per directory within a process: start each test afresh.
-    monkeypatch.setattr(_api, "_DEFAULT_CACHES", {})
+    monkeypatch.setattr(_cache, "_SHARED", {})
     return home
 
 
