@@ -25,8 +25,7 @@ from ._errors import (
 from ._joblib import NoCache
 from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
 from ._switch import disabled
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 
 def load_ipython_extension(ipython: object) -> None:

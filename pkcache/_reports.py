@@ -73,7 +73,7 @@ class CacheInfo(NamedTuple):
     limits: dict[str, Any] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
 
     def _repr_html_(self) -> str:
-        from ._tables import Table
+        from ._table import Table
         from ._units import format_size
 
         calls = self.total_hits + self.total_misses

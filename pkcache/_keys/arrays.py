@@ -20,7 +20,7 @@ from typing import Any
 
 import blake3
 
-from .pickler import ARRAY, FRAME, INDEX, RANGE_INDEX, SERIES, STRINGS
+from .tags import ARRAY, FRAME, INDEX, RANGE_INDEX, SERIES, STRINGS
 
 
 def array_form(array: Any, buffers: Callable[[memoryview], None] | None) -> Any:

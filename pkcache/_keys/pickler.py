@@ -19,17 +19,35 @@ Large buffers reach the hash out-of-band, without being copied into the pickle s
 
 from __future__ import annotations
 
-import collections
-import copyreg
 import functools
 import io
 import pickle
-import sys
 import types
 from collections.abc import Callable
 from typing import Any
 
 import blake3
+
+from . import kinds as _kinds
+from .kinds import KNOWN, classify
+from .tags import (
+    ARRAY,
+    CLASS,
+    DICT,
+    DICT_SUBCLASS,
+    FROZENSET,
+    FUNCTION,
+    IMMUTABLE,
+    NUMPY_DTYPE,
+    PANDAS,
+    PANDAS_DTYPE,
+    PLAIN,
+    REDUCE,
+    REF,
+    SET,
+    SET_SUBCLASS,
+    TRACKED,
+)
 
 PROTOCOL = 5
 # ``marshal`` format 2 has no memo (unlike pickle and later marshal formats): equal plain
@@ -38,57 +56,13 @@ MARSHAL_VERSION = 2
 
 # Exact types that key by value through ``marshal``; a call whose arguments are all of
 # these takes the fast path.
-ATOMIC_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
+ATOMIC_TYPES = _kinds.ATOMIC_TYPES
 
 # Errors pickle raises for objects it cannot serialize (lambdas, open files, generators,
 # local classes). AttributeError is "Can't pickle local object" before Python 3.14.
 PICKLING_ERRORS = (pickle.PicklingError, TypeError, AttributeError, RecursionError, ValueError)
 
 _HASH = blake3.blake3
-
-# Tags of the canonical forms, written as persistent ids: a persistent id has its own
-# opcode, so no ordinary value pickles the same as one of these. (The kinds below tag
-# their own forms too; all these numbers differ.)
-FRAME, SERIES, INDEX, RANGE_INDEX = range(20, 24)
-REF, REDUCE, FUNCTION, CLASS, STRINGS = range(30, 35)
-
-
-# Exact types whose objects cannot change: they key by value, and one object passed
-# twice keys as two equal ones. Every other object is tracked by identity.
-_IMMUTABLE = frozenset(
-    {
-        *ATOMIC_TYPES,
-        tuple,
-        frozenset,
-        range,
-        slice,
-        type(Ellipsis),
-        type(NotImplemented),
-        type,
-        types.FunctionType,
-        types.BuiltinFunctionType,
-        types.ModuleType,
-    }
-)
-# The same for types of modules that need not be imported to be named here.
-_IMMUTABLE_NAMES = frozenset(
-    {
-        ("datetime", "date"),
-        ("datetime", "datetime"),
-        ("datetime", "time"),
-        ("datetime", "timedelta"),
-        ("datetime", "timezone"),
-        ("decimal", "Decimal"),
-        ("fractions", "Fraction"),
-        ("uuid", "UUID"),
-        ("pathlib", "PurePosixPath"),
-        ("pathlib", "PureWindowsPath"),
-        ("pathlib", "PosixPath"),
-        ("pathlib", "WindowsPath"),
-    }
-)
-_PLAIN = frozenset({str, bytes, int, float, bool, type(None), tuple})
-
 
 def _sort_key_for(items: list[Any]) -> Callable[[Any], Any] | None:
     """Return None when ``sorted`` alone orders ``items`` canonically, else a byte-key function."""
@@ -106,68 +80,6 @@ def _sorted(items: list[Any], key: Callable[[Any], Any] | None = None) -> list[A
     if key is None:
         return sorted(items, key=order)
     return sorted(items, key=lambda item: order(key(item)))
-
-
-# What the pickler does with each type. Up to _FORMS_OF_VALUES, objects that cannot
-# change: never tracked by identity. From _TRACKED on, objects tracked by identity.
-PLAIN, IMMUTABLE = 0, 1  # pickled as pickle would
-FROZEN, FROZENSET, NUMPY_DTYPE, PANDAS_DTYPE = 2, 3, 4, 5  # canonical forms of values
-_TRACKED = 10
-MUTABLE, DICT, SET, DICT_SUBCLASS, SET_SUBCLASS, ARRAY, PANDAS = range(_TRACKED, _TRACKED + 7)
-
-
-_KNOWN: dict[type, int] = {}  # the kind of each type met, worked out once per type
-
-
-def _classify(kind: type) -> int:
-    if kind in _PLAIN:
-        return PLAIN
-    if kind is dict:
-        return DICT
-    if kind is set:
-        return SET
-    if kind is frozenset:
-        return FROZENSET
-    if kind in _IMMUTABLE or (kind.__module__, kind.__qualname__) in _IMMUTABLE_NAMES:
-        return IMMUTABLE
-    if kind in copyreg.dispatch_table:
-        return MUTABLE  # pickled by its registered reducer, as pickle would
-    if _never_rebinds(kind):
-        return FROZEN
-    if issubclass(kind, collections.OrderedDict):
-        return MUTABLE  # its order is part of its equality: pickled as it is
-    if issubclass(kind, dict):
-        return DICT_SUBCLASS
-    if issubclass(kind, (set, frozenset)):
-        plain_reduce = kind.__reduce__ in (set.__reduce__, frozenset.__reduce__)
-        # A reduce of its own may order its items meaningfully: left as it is.
-        return SET_SUBCLASS if plain_reduce and kind.__reduce_ex__ is object.__reduce_ex__ else MUTABLE
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        if kind is numpy.ndarray or kind is numpy.memmap:
-            return ARRAY
-        if issubclass(kind, numpy.dtype):
-            return NUMPY_DTYPE
-        if issubclass(kind, numpy.generic):
-            return IMMUTABLE
-    module = kind.__module__ or ""
-    if module.partition(".")[0] == "pandas" and kind.__name__ in ("DataFrame", "Series", "Index", "RangeIndex"):
-        return PANDAS
-    pandas = sys.modules.get("pandas")
-    if pandas is not None and issubclass(kind, pandas.api.extensions.ExtensionDtype):
-        return PANDAS_DTYPE
-    return MUTABLE
-
-
-def _never_rebinds(kind: type) -> bool:
-    """True for classes whose instances cannot change what they hold: named tuples, frozen
-    dataclasses, enums. (What they hold may be mutable; that is tracked in its turn.)"""
-    if type(kind).__name__ in ("EnumType", "EnumMeta"):
-        return True
-    if issubclass(kind, tuple):
-        return all(vars(c).get("__slots__", None) == () for c in kind.__mro__[: kind.__mro__.index(tuple)])
-    params = getattr(kind, "__dataclass_params__", None)
-    return bool(getattr(params, "frozen", False))
 
 
 class CanonicalPickler(pickle.Pickler):
@@ -210,12 +122,12 @@ class CanonicalPickler(pickle.Pickler):
         kind = type(obj)
         if self._functions is not None and kind in _FUNCTION_TYPES:
             return (FUNCTION, self._functions(obj))
-        what = _KNOWN.get(kind)
+        what = KNOWN.get(kind)
         if what is None:
-            what = _KNOWN[kind] = _classify(kind)
+            what = KNOWN[kind] = classify(kind)
         if what == PLAIN:
             return None
-        if what < _TRACKED:
+        if what < TRACKED:
             return self._value_form(what, obj)
         reference = self._track(obj)
         if reference is not None:
