@@ -357,7 +357,7 @@ def reference_speeds(directory: Path, megabytes: int, repeat: int) -> str:
     import blake3
     import numpy as np
 
-    from pkcache._store.local.memory import allocate  # the memory a hit reads a large result into
+    from pkcache._store.memory import allocate  # the memory a hit reads a large result into
 
     data = np.random.default_rng(2).integers(0, 255, megabytes << 20, dtype=np.uint8)
     target = np.empty_like(data)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from ._api import cached
 from ._cache import Cache
-from ._decorator import BoundCachedFunction, CachedFunction, CacheInfo
-from ._entry import Entry
+from ._decorator.calls import BoundCachedFunction, CachedFunction, CacheInfo
+from ._decorator.entry import Entry
+from ._decorator.switch import disabled
 from ._errors import (
     CorruptEntryError,
     EntryError,
@@ -24,7 +25,6 @@ from ._errors import (
 )
 from ._joblib import NoCache
 from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
-from ._switch import disabled
 from ._version import __version__
 
 

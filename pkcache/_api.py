@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 from ._cache import DEFAULT, Cache
-from ._decorator import CachedFunction, P, R, decorate, wrap
+from ._decorator.calls import CachedFunction, P, R, decorate, wrap
 from ._errors import InvalidOptionError
 from ._options import CacheOptions, check_directory, options_from
 

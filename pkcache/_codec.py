@@ -22,12 +22,13 @@ import json
 import pickle
 import struct
 import time
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 import blake3
 
 from ._errors import CorruptEntryError, ForgedEntryError
 from ._store.arriving import Arriving
+from ._store.buffers import Buffer, Stored
 
 MAGIC = b"PKCE"
 FORMAT = 2
@@ -41,10 +42,6 @@ _ALIGN = 64
 _OUT_OF_BAND_MIN = 1 << 16
 # Inputs at least this large are hashed on every core.
 _PARALLEL_MIN = 1 << 20
-
-Buffer = Union[bytes, bytearray, memoryview]  # noqa: UP007 - a runtime alias must work on 3.10
-# What a store's read gives: the bytes in hand, or a large entry still arriving.
-Stored = Union[Buffer, Arriving]  # noqa: UP007
 
 
 class Header(NamedTuple):

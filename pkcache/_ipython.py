@@ -17,8 +17,8 @@ except ImportError as exc:  # pragma: no cover - exercised through load_ipython_
     raise ImportError("pkcache's notebook extension needs IPython: pip install ipython") from exc
 
 from ._api import default_cache
-from ._cli import main as cli_main
-from ._tables import entries_table, functions_table, info_table
+from ._cli.main import main as cli_main
+from ._cli.tables import entries_table, functions_table, info_table
 from ._units import format_age
 
 

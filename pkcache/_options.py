@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from ._errors import InvalidOptionError, InvalidOptionTypeError
-from ._policies import DEFAULT_POLICY, POLICIES, Limits
+from ._housekeeping.policies import DEFAULT_POLICY, POLICIES, Limits
 from ._units import parse_age, parse_size
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import pkcache
-from pkcache import _decorator
+from pkcache._decorator import calls as _decorator
 
 
 class Counter:

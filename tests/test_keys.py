@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pkcache._keys.pickler import PICKLING_ERRORS, ArgumentHasher, canonical_bytes, new_hash
+from pkcache._keys.hashes import new_hash
+from pkcache._keys.pickler import PICKLING_ERRORS, ArgumentHasher, canonical_bytes
 
 
 def key_of(value: object) -> str:
@@ -67,7 +68,8 @@ def test_arrays_hash_by_content_out_of_band() -> None:
 
 def test_equal_values_hash_alike_in_interpreters_with_other_hash_seeds() -> None:
     code = (
-        "from pkcache._keys.pickler import ArgumentHasher, new_hash\n"
+        "from pkcache._keys.hashes import new_hash\n"
+        "from pkcache._keys.pickler import ArgumentHasher\n"
         "h = ArgumentHasher(new_hash(b'prefix'))\n"
         "h.feed(({'b': {'q', 'p', 'r'}, 'a': frozenset({'x', ('y', 1)})}, {'k', 'j'}))\n"
         "print(h.hexdigest())\n"

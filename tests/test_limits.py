@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 import pkcache
-from pkcache import _pruning, _usage
 from pkcache._engine import housekeeping as _housekeeping
+from pkcache._housekeeping import pruning as _pruning
+from pkcache._housekeeping import usage as _usage
 from tests.helpers import python_path, run_python, wait_for
 
 

@@ -117,7 +117,7 @@ def test_redefinition_in_the_same_kernel_and_the_global_trap(notebook_env: Any, 
 
 def test_cache_info_and_tables_render_as_html_and_text() -> None:
     from pkcache import CacheInfo
-    from pkcache._tables import Table
+    from pkcache._table import Table
 
     info = CacheInfo(3, 1, 2, 2048, stale=1, total_hits=10, total_misses=2)
     assert "<table>" in info._repr_html_()

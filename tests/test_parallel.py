@@ -339,9 +339,7 @@ def test_mmap_mode_returns_the_stored_mapped_result_from_the_computing_call(cach
 
 def test_pickled_functions_keep_their_name_options_and_keys_in_a_spawned_worker(tmp_path: Path) -> None:
     (tmp_path / "keymod.py").write_text(
-        "import pkcache\n"
-        "@pkcache.cached(ttl='1h', version=3)\n"
-        "def area(w, h=2):\n    return w * h\n"
+        "import pkcache\n@pkcache.cached(ttl='1h', version=3)\ndef area(w, h=2):\n    return w * h\n"
     )
     code = textwrap.dedent(
         """

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from pkcache._policies import POLICIES, Candidate, Policy, select_victims
+from pkcache._housekeeping.policies import POLICIES, Candidate, Policy, select_victims
 from pkcache._store.protocol import EntryStat
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import pkcache
-from pkcache._store.local import store as _localstore
+from pkcache._store.local import sharing as _sharing
 
 
 class Planted:
@@ -133,7 +133,7 @@ def test_bad_secret_options_fail_at_decoration(tmp_path: Path) -> None:
 def test_a_directory_others_can_write_is_warned_about_once(
     cache_dir: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_localstore, "_WARNED_SHARED", set())
+    monkeypatch.setattr(_sharing, "_WARNED_SHARED", set())
     cache_dir.mkdir()
     cache_dir.chmod(0o777)
     cache = pkcache.Cache(cache_dir)

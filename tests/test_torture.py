@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import pkcache
-from pkcache import _pruning
+from pkcache._housekeeping import pruning as _pruning
 from tests.helpers import run_python, wait_for
 
 pytestmark = pytest.mark.torture

@@ -67,7 +67,7 @@ def test_escape_sequences_in_a_planted_entry_never_reach_the_terminal(cache_dir:
     meta = json.loads(cli("--dir", str(cache_dir), "show", key[:16], "--json").stdout)
     assert meta["verified"] is False
     assert meta["args"] == ESCAPES  # JSON carries it escaped, and exact
-    from pkcache._tables import entries_table
+    from pkcache._cli.tables import entries_table
 
     html = entries_table(pkcache.Cache(cache_dir), "square")._repr_html_()
     assert "\x1b" not in html
@@ -122,7 +122,7 @@ FILES = ["function.json", "usage.log", "usage.json", ".ledger", ".swept", "../pk
 
 def exercise(location: str | Path) -> None:
     """A caller and every listing over a cache whose metadata was tampered with: nothing may raise."""
-    from pkcache._cli import main
+    from pkcache._cli.main import main
 
     logging.getLogger("pkcache").disabled = True  # the warnings are the point, not their text
     try:
@@ -217,7 +217,7 @@ def test_listing_a_function_reads_each_entry_once(cache_dir: Path) -> None:
         "    if event == 'os.scandir' or (event == 'open' and str(args[0]).endswith('.pkl')):\n"
         "        seen[event] += 1\n"
         "sys.addaudithook(count)\n"
-        "from pkcache._cli import main\n"
+        "from pkcache._cli.main import main\n"
         f"status = main(['--dir', {str(cache_dir)!r}, 'list', '--function', 'square'])\n"
         "print(status, seen['open'], seen['os.scandir'], file=sys.stderr)\n"
     )

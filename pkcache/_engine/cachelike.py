@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from .._codec import Signer
-    from .._policies import Limits
+    from .._housekeeping.policies import Limits
     from .._store.protocol import Store
 
 

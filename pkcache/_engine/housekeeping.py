@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from .._housekeeping.pruning import PruneReport, prune
+from .._housekeeping.usage import UsageRecorder
 from .._log import logger
-from .._pruning import PruneReport, prune
 from .._reports import CacheInfo
-from .._usage import UsageRecorder
 
 if TYPE_CHECKING:
     from .._options import Options

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import UnhashableArgumentError
 from .._keys.fingerprint import fingerprint
+from .._keys.hashes import new_hash
 from .._keys.identity import folder_name, global_reads
-from .._keys.pickler import ATOMIC_TYPES, MARSHAL_VERSION, PICKLING_ERRORS, ArgumentHasher, new_hash
+from .._keys.kinds import ATOMIC_TYPES, MARSHAL_VERSION
+from .._keys.pickler import PICKLING_ERRORS, ArgumentHasher
 
 if TYPE_CHECKING:
     from .._keys.binding import ArgumentBinder
@@ -50,7 +52,7 @@ class FunctionIdentity:
             # Plain values: one hash over the prefix and their canonical bytes (see _keys).
             # (digest().hex(): blake3's own hexdigest() costs a quarter of a microsecond more.)
             plain = marshal.dumps(values, MARSHAL_VERSION)
-            return new_hash(self._prefix_plain + plain).digest().hex()  # type: ignore[no-any-return]
+            return new_hash(self._prefix_plain + plain).digest().hex()
         canonical = ArgumentHasher(new_hash(self._prefix + b"p"))
         try:
             canonical.feed(values)

@@ -22,9 +22,7 @@ class KeyLocking:
     nothing deadlocks.
     """
 
-    def __init__(
-        self, name: str, bucket: Bucket, timeout: float, lookup: Callable[[str], Any], warn: Warnings
-    ) -> None:
+    def __init__(self, name: str, bucket: Bucket, timeout: float, lookup: Callable[[str], Any], warn: Warnings) -> None:
         self._name = name
         self._bucket = bucket
         self._timeout = timeout

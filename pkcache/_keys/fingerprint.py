@@ -15,10 +15,7 @@ A fingerprint has two parts:
 A captured value with no faithful fingerprint (a lock, an open file, a generator) raises
 ``UncacheableFunctionError``: nothing is keyed by its type alone.
 
-``Watch`` keeps the objects the fingerprint was taken from: every function's
-``__code__``, every closure cell's contents, every helper's global binding.
-Comparing their identities costs a few attribute reads per call, and catches a notebook
-cell redefining a helper and IPython's autoreload replacing code in place.
+A ``Watch`` (``watch.py``) keeps the objects the fingerprint was taken from.
 """
 
 from __future__ import annotations
@@ -26,49 +23,15 @@ from __future__ import annotations
 import functools
 import importlib.util
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .._errors import UncacheableFunctionError
+from .code import feed_code, referenced_names
+from .hashes import new_hash
 from .identity import function_name, module_package
-from .pickler import PICKLING_ERRORS, ArgumentHasher, new_hash
-
-_EMPTY = object()  # stands for the contents of a closure cell not bound yet
-
-
-class Watch:
-    """The identities a fingerprint assumed; ``changed()`` is True once one of them differs."""
-
-    __slots__ = ("_cells", "_functions", "_globals")
-
-    def __init__(
-        self,
-        functions: list[tuple[Any, Any]],
-        cells: list[tuple[Any, Any]],
-        bindings: list[tuple[dict[str, Any], str, Any]],
-    ) -> None:
-        self._functions = tuple(functions)
-        self._cells = tuple(cells)
-        self._globals = tuple(bindings)
-
-    def changed(self) -> bool:
-        # Plain loops: this runs on every hit, and a generator costs more than the checks.
-        # A new __code__ is what autoreload (and any recompilation) leaves: an edited
-        # default comes with one too.
-        for func, code in self._functions:
-            if func.__code__ is not code:
-                return True
-        for cell, contents in self._cells:
-            try:
-                if cell.cell_contents is not contents:
-                    return True
-            except ValueError:  # still empty
-                if contents is not _EMPTY:
-                    return True
-        for namespace, name, value in self._globals:  # noqa: SIM110 - any() with a generator costs more
-            if namespace.get(name) is not value:
-                return True
-        return False
+from .pickler import PICKLING_ERRORS, ArgumentHasher
+from .watch import EMPTY, Watch
 
 
 class Fingerprint(NamedTuple):
@@ -79,47 +42,6 @@ class Fingerprint(NamedTuple):
     helpers: list[str]  # the tracked functions' names, for the manifest
     main_functions: list[types.FunctionType]  # functions of a script or notebook (global-variable warning)
     watch: Watch
-
-
-def _feed_const(hasher: Any, const: object) -> None:
-    if isinstance(const, types.CodeType):
-        hasher.update(b"code:")
-        feed_code(hasher, const)
-    elif isinstance(const, tuple):
-        hasher.update(b"tuple:%d:" % len(const))
-        for item in const:
-            _feed_const(hasher, item)
-    elif isinstance(const, frozenset):
-        # Set constants (``x in {"a", "b"}``) iterate in PYTHONHASHSEED order: sort them.
-        parts = []
-        for item in const:
-            sub = new_hash()
-            _feed_const(sub, item)
-            parts.append(sub.digest())
-        hasher.update(b"frozenset:%d:" % len(parts) + b"".join(sorted(parts)))
-    else:
-        text = f"{type(const).__name__}:{const!r}".encode("utf-8", "surrogatepass")
-        hasher.update(b"%d:" % len(text) + text)
-
-
-def feed_code(hasher: Any, code: types.CodeType) -> None:
-    """Feed what ``code`` does: bytecode, constants and names; no line numbers, positions or file names."""
-    for raw in (code.co_code, getattr(code, "co_exceptiontable", b"")):
-        hasher.update(b"%d:" % len(raw) + raw)
-    for names in (code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars):
-        text = "\0".join(names).encode()
-        hasher.update(b"%d:" % len(text) + text)
-    counts = (code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount, code.co_flags)
-    hasher.update(repr(counts).encode())
-    for const in code.co_consts:
-        _feed_const(hasher, const)
-
-
-def _referenced_names(code: types.CodeType) -> Iterator[str]:
-    yield from code.co_names
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            yield from _referenced_names(const)
 
 
 def _is_function_like(value: object) -> bool:
@@ -204,7 +126,7 @@ class _Walker:
             try:
                 contents = cell.cell_contents
             except ValueError:  # an enclosing variable not bound yet
-                self.cells.append((cell, _EMPTY))
+                self.cells.append((cell, EMPTY))
                 self._record(self.values, "empty cell")
                 continue
             self.cells.append((cell, contents))
@@ -218,7 +140,7 @@ class _Walker:
     def _helpers(self, func: types.FunctionType) -> None:
         """Walk the functions of the same package that ``func`` calls by global name."""
         namespace = func.__globals__
-        for name in dict.fromkeys(_referenced_names(func.__code__)):
+        for name in dict.fromkeys(referenced_names(func.__code__)):
             value = namespace.get(name)
             if value is None or not _is_function_like(value):
                 continue

@@ -75,7 +75,7 @@ def folder_name(name: str) -> str:
 
 
 def _new_hash() -> Any:
-    from .pickler import new_hash  # pickling machinery loads at the first call, not at import
+    from .hashes import new_hash  # pickling machinery loads at the first call, not at import
 
     return new_hash()
 

@@ -26,7 +26,12 @@ from .tags import (
     SET_SUBCLASS,
 )
 
+# Exact types that key by value through ``marshal``; a call whose arguments are all of
+# these takes the fast path.
 ATOMIC_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
+# ``marshal`` format 2 has no memo (unlike pickle and later marshal formats): equal plain
+# values give equal bytes however they are shared or interned.
+MARSHAL_VERSION = 2
 
 # Exact types whose objects cannot change: they key by value, and one object passed
 # twice keys as two equal ones. Every other object is tracked by identity.

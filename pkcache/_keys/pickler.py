@@ -26,9 +26,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-import blake3
-
-from . import kinds as _kinds
+from .hashes import new_hash, parallel_hash
 from .kinds import KNOWN, classify
 from .tags import (
     ARRAY,
@@ -50,19 +48,10 @@ from .tags import (
 )
 
 PROTOCOL = 5
-# ``marshal`` format 2 has no memo (unlike pickle and later marshal formats): equal plain
-# values give equal bytes however they are shared or interned.
-MARSHAL_VERSION = 2
-
-# Exact types that key by value through ``marshal``; a call whose arguments are all of
-# these takes the fast path.
-ATOMIC_TYPES = _kinds.ATOMIC_TYPES
-
 # Errors pickle raises for objects it cannot serialize (lambdas, open files, generators,
 # local classes). AttributeError is "Can't pickle local object" before Python 3.14.
 PICKLING_ERRORS = (pickle.PicklingError, TypeError, AttributeError, RecursionError, ValueError)
 
-_HASH = blake3.blake3
 
 def _sort_key_for(items: list[Any]) -> Callable[[Any], Any] | None:
     """Return None when ``sorted`` alone orders ``items`` canonically, else a byte-key function."""
@@ -232,7 +221,7 @@ class ArgumentHasher:
     def _take_buffer(self, raw: memoryview) -> None:
         if self._buffers is None:
             # Large buffers (arrays, frames) are hashed on every core, without a copy.
-            self._buffers = _HASH(max_threads=_HASH.AUTO)
+            self._buffers = parallel_hash()
         self._buffers.update(raw.nbytes.to_bytes(8, "little"))
         self._buffers.update(raw)
 
@@ -242,7 +231,7 @@ class ArgumentHasher:
     def digest(self) -> bytes:
         if self._buffers is None:
             return self._stream.digest()  # type: ignore[no-any-return]
-        return _HASH(self._stream.digest() + self._buffers.digest()).digest()
+        return new_hash(self._stream.digest() + self._buffers.digest()).digest()
 
     def hexdigest(self) -> str:
         return self.digest().hex()
@@ -259,8 +248,3 @@ def canonical_bytes(value: Any) -> bytes:
     sink = io.BytesIO()
     CanonicalPickler(sink).dump(value)
     return sink.getvalue()
-
-
-def new_hash(data: bytes = b"") -> Any:
-    """Return a fresh instance of the hash keys are made with."""
-    return _HASH(data)

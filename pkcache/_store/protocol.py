@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 from .lock import BaseLock
 
 if TYPE_CHECKING:
-    from .._codec import Buffer, Stored
-    from .._usage import Usage
+    from .buffers import Buffer, Stored
+    from .usage import Usage
 
 
 class EntryStat(NamedTuple):

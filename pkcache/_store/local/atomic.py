@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Sequence
 
-from ..._codec import Buffer
+from ..buffers import Buffer
 
 try:
     import fcntl
@@ -96,9 +96,7 @@ def _sync_folder(folder: int, durable: bool) -> None:
         os.fsync(folder)
 
 
-def _write_named(
-    folder: int, name: str, segments: Sequence[Buffer], *, durable: bool, modified: float | None
-) -> int:
+def _write_named(folder: int, name: str, segments: Sequence[Buffer], *, durable: bool, modified: float | None) -> int:
     temp = f"{TEMP_PREFIX}{name}-{os.getpid()}-{secrets.token_hex(4)}"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600, dir_fd=folder)
     try:

@@ -7,19 +7,18 @@ import mmap
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, Protocol
 
-from ..._codec import Buffer, Stored
 from ..._forks import renew_guard
 from ..arriving import read_in_background
+from ..buffers import Buffer, Stored
+from ..memory import allocate
 from .atomic import write_atomic
-from .folders import ABSENT, open_file, open_folder
+from .folders import ABSENT, Root, open_file, open_folder
 from .keylock import KeyLock
 from .layout import ENTRY_SUFFIX, KEY_LOCKS
-from .memory import allocate
-
-if TYPE_CHECKING:
-    from .store import DirectoryStore
 
 # One read returns a small entry whole: the hit path is open, read, close.
 _FIRST_READ = 1 << 16
@@ -31,6 +30,19 @@ _READ = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _FANOUT = 2
 
 
+class Directory(Protocol):
+    """What a bucket needs of its cache directory (a ``DirectoryStore``)."""
+
+    root: Path
+    folders: Root
+
+    def namespace_folder(
+        self, namespace: str, *, create: bool, manifest: dict[str, Any] | None = None
+    ) -> AbstractContextManager[int]: ...
+
+    def account(self, namespace: str, count: int, size: int) -> None: ...
+
+
 class DirectoryBucket:
     """The entries of one function version: ``root/namespace/version/xx/KEY.pkl``.
 
@@ -40,7 +52,7 @@ class DirectoryBucket:
     needed: the function's folder with ``manifest`` inside from the start.
     """
 
-    def __init__(self, store: DirectoryStore, namespace: str, version: str, manifest: dict[str, Any] | None) -> None:
+    def __init__(self, store: Directory, namespace: str, version: str, manifest: dict[str, Any] | None) -> None:
         self._store = store
         self._namespace = namespace
         self._version = version

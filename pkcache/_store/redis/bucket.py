@@ -4,23 +4,55 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from ..._codec import Buffer
-from ..local.memory import allocate
+from ..buffers import Buffer
+from ..memory import allocate
 from .lock import RedisLock
-
-if TYPE_CHECKING:
-    from .store import RedisStore
+from .server import Server
 
 _LARGE = 1 << 16  # entries this large are returned writable and aligned, as from a file
+
+
+class Entries(Protocol):
+    """What a bucket needs of its server's entries (a ``RedisStore``)."""
+
+    server: Server
+    prefix: str
+
+    def entry_location(self, namespace: str, version: str, key: str) -> str: ...
+
+    def check_size(self, size: int, location: str) -> None: ...
+
+    def put(
+        self,
+        namespace: str,
+        field: str,
+        key: str,
+        value: Buffer,
+        *,
+        created: float,
+        expire_ms: int | None,
+        release: tuple[str, str, str] | None = None,
+    ) -> None: ...
+
+    def remove(self, namespace: str, field: str) -> tuple[int, int, int]: ...
+
+    def lock(
+        self,
+        name: str,
+        *,
+        entry: str | None = None,
+        on_acquire: Callable[[RedisLock], None] | None = None,
+        on_release: Callable[[RedisLock], None] | None = None,
+    ) -> RedisLock: ...
 
 
 class RedisBucket:
     """The entries of one function version on the server."""
 
-    def __init__(self, store: RedisStore, namespace: str, version: str) -> None:
+    def __init__(self, store: Entries, namespace: str, version: str) -> None:
         self._store = store
         self._run = store.server.run
         self._get = store.server.client.get

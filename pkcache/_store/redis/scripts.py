@@ -22,7 +22,9 @@ end
 """
 
 # Store an entry with its index row, and add it to the totals (an old row: by the difference).
-PUT = _ADD + """
+PUT = (
+    _ADD
+    + """
 if ARGV[4] == '0' then
   redis.call('SET', KEYS[1], ARGV[1])
 else
@@ -45,8 +47,11 @@ if ARGV[6] and redis.call('GET', KEYS[6]) == ARGV[6] then
 end
 return 1
 """
+)
 # Remove an entry, its index row and its share of the totals; returns {existed, counted, size}.
-REMOVE = _ADD + """
+REMOVE = (
+    _ADD
+    + """
 local existed = redis.call('DEL', KEYS[1])
 local row = redis.call('HGET', KEYS[2], ARGV[1])
 if not row then return {existed, 0, 0} end
@@ -58,6 +63,7 @@ for i = 3, 4 do
 end
 return {existed, 1, size}
 """
+)
 # Drop the index row of an entry Redis no longer has (unless it was written again meanwhile).
 # Totals are left high: the next prune's exact count corrects them.
 FORGET = """
@@ -73,7 +79,9 @@ redis.call('HSET', KEYS[1], 'n', string.format('%d', math.max(n, 0)), 'b', strin
 return 1
 """
 # Once a namespace's index is empty, take what is left of its totals off the store's.
-RETIRE = _ADD + """
+RETIRE = (
+    _ADD
+    + """
 if redis.call('HLEN', KEYS[1]) > 0 then return 0 end
 local left = redis.call('HMGET', KEYS[2], 'n', 'b')
 local n, b = tonumber(left[1]) or 0, tonumber(left[2]) or 0
@@ -84,6 +92,7 @@ add(KEYS[3], 'b', -b)
 redis.call('DEL', KEYS[2])
 return 1
 """
+)
 
 # Take the lock and, in the same round trip, read the entry it guards: the holder's
 # first question is whether someone stored it meanwhile.

@@ -22,26 +22,26 @@ treat those as "recompute, warn, carry on" (see ``_redisserver``).
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ..._codec import Buffer
 from ..._errors import EntryTooLargeError, InvalidOptionError, StoreError
 from ..._log import logger
 from ..._units import format_size
-from ..._usage import Usage
+from ..buffers import Buffer
 from ..protocol import EntryStat
+from ..usage import Usage
 from .bucket import RedisBucket
+from .index import BATCH, Index, index_row
 from .lock import Leases, RedisLock
-from .scripts import CORRECT, FORGET, PUT, REMOVE, RETIRE
+from .names import Names
+from .records import Records
+from .scripts import PUT, REMOVE, RETIRE
 from .server import Server, display_url, split_url
 
 DEFAULT_PREFIX = "pkcache"
 DEFAULT_LEASE = 30.0
 _DEFAULT_MAX_VALUE = 512 << 20  # Redis's default proto-max-bulk-len
-_BATCH = 1000  # index rows per HSCAN page and per pipeline
 
 
 class RedisStore:
@@ -56,31 +56,19 @@ class RedisStore:
             raise InvalidOptionError(f"bad Redis URL: {exc}") from exc
         self.shared = True
         self.prefix = own.get("prefix") or DEFAULT_PREFIX
+        self._names = Names(self.prefix)
+        self.records = Records(self.server, self._names, self.location)
+        self.index = Index(self.server, self._names, self.location)
         self._leases = Leases(self.server, _lease(own.get("lease")))
         client = self.server.client
         self._put = client.register_script(PUT)
         self._remove = client.register_script(REMOVE)
-        self._forget = client.register_script(FORGET)
-        self._correct = client.register_script(CORRECT)
         self._retire = client.register_script(RETIRE)
         self._max_value: int | None = None
 
-    def _key(self, kind: str, namespace: str | None = None) -> str:
-        return f"{self.prefix}:{kind}" if namespace is None else f"{self.prefix}:{kind}:{namespace}"
-
-    def _entry_key(self, namespace: str, field: str) -> str:
-        return f"{self.prefix}:e:{namespace}:{field}"
-
-    def _totals_keys(self, namespace: str) -> list[str]:
-        return [self._key("t", namespace), self._key("t")]
-
-    def _remove_keys(self, namespace: str, field: str) -> list[str]:
-        """The keys the REMOVE script touches: the entry, its index, its totals."""
-        return [self._entry_key(namespace, field), self._key("i", namespace), *self._totals_keys(namespace)]
-
     def entry_location(self, namespace: str, version: str, key: str) -> str:
         """An entry's location as messages and listings show it."""
-        return f"{self.location}/{namespace}/{version}/{key}"
+        return self._names.location(self.location, namespace, version, key)
 
     def manifests(self) -> dict[str, dict[str, Any]]:
         """Every namespace's manifest (an empty one where none was written), by namespace."""
@@ -134,7 +122,7 @@ class RedisStore:
         ``release``, a lock handed off by its holder (``RedisLock.hand_off``), is
         released in the same round trip.
         """
-        keys = [key, self._key("i", namespace), *self._totals_keys(namespace), self._key("ns")]
+        keys = [key, self._names.key("i", namespace), *self._names.totals(namespace), self._names.key("ns")]
         size = memoryview(value).nbytes
         args: list[Any] = [value, field, f"{size} {created!r}", expire_ms or 0, namespace]
         if release is not None:
@@ -145,11 +133,11 @@ class RedisStore:
 
     def remove(self, namespace: str, field: str) -> tuple[int, int, int]:
         """Remove one entry; returns (existed, counted in the totals, size)."""
-        existed, counted, size = self.server.run(self._remove, keys=self._remove_keys(namespace, field), args=[field])
+        existed, counted, size = self.server.run(self._remove, keys=self._names.removal(namespace, field), args=[field])
         return int(existed), int(counted), int(size)
 
     def namespaces(self) -> list[str]:
-        members = self.server.run(self.server.client.smembers, self._key("ns"))
+        members = self.server.run(self.server.client.smembers, self._names.key("ns"))
         found = []
         for member in members:
             try:
@@ -159,108 +147,39 @@ class RedisStore:
         return sorted(found)
 
     def entries(self, namespace: str | None = None) -> Iterator[EntryStat]:
-        for ns in [namespace] if namespace is not None else self.namespaces():
-            rows: list[tuple[str, int, float]] = []
-            cursor = None
-            while cursor != 0:
-                cursor, found = self.server.run(self.server.client.hscan, self._key("i", ns), cursor or 0, count=_BATCH)
-                for field, row in found.items():
-                    parsed = _index_row(field, row)
-                    if parsed is None:
-                        logger.warning("ignoring an unreadable index row of %s in %s", ns, self.location)
-                        continue
-                    rows.append(parsed)
-                if len(rows) >= _BATCH or cursor == 0:
-                    yield from self._present(ns, rows)
-                    rows = []
+        return self.index.entries([namespace] if namespace is not None else self.namespaces())
 
-    def _present(self, namespace: str, rows: list[tuple[str, int, float]]) -> Iterator[EntryStat]:
-        """The rows whose entries exist; the index rows of entries Redis dropped are removed."""
-        if not rows:
-            return
-        pipe = self.server.client.pipeline(transaction=False)
-        for field, _size, _created in rows:
-            pipe.exists(self._entry_key(namespace, field))
-        exists = self.server.run(pipe.execute)
-        gone = self.server.client.pipeline(transaction=False)
-        dropped = 0
-        for (field, size, created), there in zip(rows, exists, strict=True):
-            if there:
-                version, key = field.split(":", 1)
-                yield EntryStat(namespace, version, key, size, created, self.entry_location(namespace, version, key))
-            else:
-                self._forget(
-                    keys=[self._entry_key(namespace, field), self._key("i", namespace)], args=[field], client=gone
-                )
-                dropped += 1
-        if dropped:
-            self.server.run(gone.execute)
-
-    # -- running totals -------------------------------------------------------------------
+    # -- running totals and usage: the namespaces' records --------------------------------
 
     def totals(self, namespace: str | None = None) -> tuple[int, int]:
-        n, b = self.server.run(self.server.client.hmget, self._key("t", namespace), ["n", "b"])
-        try:
-            return max(int(n or 0), 0), max(int(b or 0), 0)
-        except ValueError:  # not numbers: a prune's exact count corrects them
-            logger.warning("ignoring unreadable running totals in %s", self.location)
-            return 0, 0
+        return self.records.totals(namespace)
 
     def correct_totals(self, namespace: str | None, counted: tuple[int, int], since: tuple[int, int]) -> None:
-        self.server.run(self._correct, keys=[self._key("t", namespace)], args=[*counted, *since])
-
-    # -- manifests, configuration, usage --------------------------------------------------
+        self.records.correct_totals(namespace, counted, since)
 
     def read_manifest(self, namespace: str) -> dict[str, Any] | None:
-        return self._read_json(self._key("m", namespace))
+        return self.records.read_manifest(namespace)
 
     def write_manifest(self, namespace: str, manifest: dict[str, Any]) -> None:
-        pipe = self.server.client.pipeline(transaction=True)
-        pipe.set(self._key("m", namespace), json.dumps(manifest))
-        pipe.sadd(self._key("ns"), namespace)
-        self.server.run(pipe.execute)
+        self.records.write_manifest(namespace, manifest)
 
     def read_config(self) -> dict[str, Any] | None:
-        return self._read_json(self._key("config"))
+        return self.records.read_config()
 
     def write_config(self, config: dict[str, Any]) -> None:
-        self.server.run(self.server.client.set, self._key("config"), json.dumps(config))
-
-    def _read_json(self, key: str) -> dict[str, Any] | None:
-        raw = self.server.run(self.server.client.get, key)
-        if raw is None:
-            return None
-        try:
-            value = json.loads(raw)
-        except ValueError as exc:  # garbled: callers fall back to defaults
-            logger.warning("ignoring unreadable %s in %s: %s", key, self.location, exc)
-            return None
-        return value if isinstance(value, dict) else None
+        self.records.write_config(config)
 
     def append_usage(self, namespace: str, record: dict[str, Any]) -> None:
-        self.server.run(self.server.client.rpush, self._key("ul", namespace), json.dumps(record, separators=(",", ":")))
+        self.records.append_usage(namespace, record)
 
     def read_usage(self, namespace: str) -> Usage:
-        pipe = self.server.client.pipeline(transaction=True)
-        pipe.get(self._key("us", namespace))
-        pipe.lrange(self._key("ul", namespace), 0, -1)
-        summary, log = self.server.run(pipe.execute)
-        return Usage.from_lines(([summary] if summary else []) + list(log))
+        return self.records.read_usage(namespace)
 
     def compact_usage(self, namespace: str, live_keys: set[str] | None) -> None:
-        """Fold the usage log into the summary, forgetting entries no longer stored."""
-        pipe = self.server.client.pipeline(transaction=True)
-        pipe.lrange(self._key("ul", namespace), 0, -1)
-        pipe.delete(self._key("ul", namespace))
-        taken, _ = self.server.run(pipe.execute)  # appends made after this stay in the log
-        summary = self.server.run(self.server.client.get, self._key("us", namespace))
-        usage = Usage.from_lines(([summary] if summary else []) + list(taken))
-        folded = json.dumps(usage.summary(live_keys), separators=(",", ":"))
-        self.server.run(self.server.client.set, self._key("us", namespace), folded)
+        self.records.compact_usage(namespace, live_keys)
 
     def claim_sweep(self, namespace: str, interval: float) -> bool:
-        claim = self.server.client.set
-        return bool(self.server.run(claim, self._key("sw", namespace), "1", nx=True, px=max(1, int(interval * 1000))))
+        return self.records.claim_sweep(namespace, interval)
 
     # -- removal --------------------------------------------------------------------------
 
@@ -272,7 +191,7 @@ class RedisStore:
         batch: list[EntryStat] = []
         for entry in entries:
             batch.append(entry)
-            if len(batch) >= _BATCH:
+            if len(batch) >= BATCH:
                 count, size = _plus((count, size), self._remove_batch(batch))
                 batch = []
         return _plus((count, size), self._remove_batch(batch))
@@ -283,7 +202,7 @@ class RedisStore:
         pipe = self.server.client.pipeline(transaction=False)
         for e in entries:
             field = f"{e.version}:{e.key}"
-            self._remove(keys=self._remove_keys(e.namespace, field), args=[field], client=pipe)
+            self._remove(keys=self._names.removal(e.namespace, field), args=[field], client=pipe)
         results = self.server.run(pipe.execute)
         counted = [(int(c), int(s)) for _existed, c, s in results]
         return sum(c for c, _ in counted), sum(s for _, s in counted)
@@ -293,20 +212,20 @@ class RedisStore:
         # Until the index is empty: a writer racing with this either lands before (and is
         # removed) or after (and its entry stays, indexed and counted).
         while True:
-            found = self.server.run(self.server.client.hkeys, self._key("i", namespace))
+            found = self.server.run(self.server.client.hkeys, self._names.key("i", namespace))
             if not found:
                 break
-            fields = [_index_row(f, b"0 0") for f in found]
+            fields = [index_row(f, b"0 0") for f in found]
             garbage = [f for f, parsed in zip(found, fields, strict=True) if parsed is None]
             if garbage:  # rows pkcache did not write: dropped from the index, nothing else touched
-                self.server.run(self.server.client.hdel, self._key("i", namespace), *garbage)
+                self.server.run(self.server.client.hdel, self._names.key("i", namespace), *garbage)
             good = [_stat(namespace, parsed[0]) for parsed in fields if parsed is not None]
             removed = _plus(removed, self._remove_batch(good))
-        keys = [self._key(kind, namespace) for kind in ("i", "t")] + [self._key("t")]
+        keys = [self._names.key(kind, namespace) for kind in ("i", "t")] + [self._names.key("t")]
         self.server.run(self._retire, keys=keys)
         pipe = self.server.client.pipeline(transaction=True)
-        pipe.delete(*(self._key(kind, namespace) for kind in ("m", "ul", "us", "sw")))
-        pipe.srem(self._key("ns"), namespace)
+        pipe.delete(*(self._names.key(kind, namespace) for kind in ("m", "ul", "us", "sw")))
+        pipe.srem(self._names.key("ns"), namespace)
         self.server.run(pipe.execute)
         return removed
 
@@ -314,17 +233,6 @@ class RedisStore:
         """Stop renewing leases and close the connections; both come back on use."""
         self._leases.stop()
         self.server.client.close()
-
-
-def _index_row(field: bytes, row: bytes) -> tuple[str, int, float] | None:
-    """An index row as (VERSION:KEY, size, created), or None if it is not one pkcache wrote."""
-    try:
-        size, created = row.split()
-        name = field.decode()
-        parsed = (name, int(size), float(created))
-    except ValueError:  # UnicodeDecodeError included
-        return None
-    return parsed if ":" in name and parsed[1] >= 0 and math.isfinite(parsed[2]) else None
 
 
 def _stat(namespace: str, field: str) -> EntryStat:

@@ -12,13 +12,13 @@ import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._log import logger
-from ._policies import POLICIES, Limits
-from ._reports import EntryInfo, FunctionSummary
+from .._log import logger
+from .._reports import EntryInfo, FunctionSummary
+from .policies import POLICIES, Limits
 
 if TYPE_CHECKING:
-    from ._codec import Signer
-    from ._store.protocol import EntryStat, Store
+    from .._codec import Signer
+    from .._store.protocol import EntryStat, Store
 
 
 class Function(NamedTuple):
@@ -115,7 +115,7 @@ def read_metadata(store: Store, entry: EntryStat) -> dict[str, Any]:
 
     Raises ``KeyError`` if the entry is gone, ``EntryError`` or ``ValueError`` if it has no readable metadata.
     """
-    from ._codec import HEADER_SIZE, read_header, read_meta
+    from .._codec import HEADER_SIZE, read_header, read_meta
 
     bucket = store.bucket(entry.namespace, entry.version)
     data = bucket.read_prefix(entry.key, _META_GUESS)
@@ -132,8 +132,8 @@ def read_metadata(store: Store, entry: EntryStat) -> dict[str, Any]:
 
 def describe(store: Store, entry: EntryStat, signer: Signer) -> dict[str, Any]:
     """An entry's metadata, with ``verified`` (False: the signature does not verify); never unpickles."""
-    from ._codec import verify
-    from ._errors import EntryError
+    from .._codec import verify
+    from .._errors import EntryError
 
     meta = read_metadata(store, entry)
     whole = store.bucket(entry.namespace, entry.version).read(entry.key)

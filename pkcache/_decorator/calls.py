@@ -14,17 +14,18 @@ import types
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
-from ._bound import BoundCachedFunction
-from ._engine.miss import MISS
-from ._function import CachedBase
-from ._reports import CacheInfo
-from ._switch import SWITCH
+from .._engine.miss import MISS
+from .._reports import CacheInfo
+from .base import CachedBase
+from .bound import BoundCachedFunction
+from .pickling import by_value_state, reduce_function
+from .switch import SWITCH
 
 if TYPE_CHECKING:
-    from ._engine.cachelike import CacheSource
-    from ._engine.context import FunctionContext
-    from ._options import Options
-    from ._store.protocol import Lock
+    from .._engine.cachelike import CacheSource
+    from .._engine.context import FunctionContext
+    from .._options import Options
+    from .._store.protocol import Lock
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -73,6 +74,11 @@ class CachedFunction(CachedBase[P, R]):
         return time.perf_counter()
 
     # -- the sync path ----------------------------------------------------------------------
+
+    def __reduce__(self) -> Any:
+        # By name when importable, else by value: options and how to reach the cache,
+        # never the open files, mappings and locks of this process (see _pickling).
+        return reduce_function(self, restore_function, restore_main_function)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         context, key, value = self._start(args, kwargs)
@@ -180,6 +186,19 @@ def wrap(func: Callable[P, R], options: Options, source: CacheSource) -> CachedF
     if _is_coroutine_function(func):
         return AsyncCachedFunction(func, options, source)
     return CachedFunction(func, options, source)
+
+
+def restore_function(func: Any, options: Options, source: CacheSource, name: str) -> Any:
+    """Rebuild a cached function in a worker, reaching its cache as the parent did."""
+    restored = wrap(func, options, source)
+    restored.name = name  # as the parent named it: a worker has no notebook name of its own
+    return restored
+
+
+def restore_main_function(qualname: str, name: str, by_value: bytes | None) -> Any:
+    """Find a script's cached function by name in this worker's ``__main__``, else rebuild it."""
+    found = by_value_state(qualname, name, by_value)
+    return found if isinstance(found, CachedBase) else restore_function(*found)
 
 
 def decorate(func: Any, make: Callable[[Any], Any]) -> Any:

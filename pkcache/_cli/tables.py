@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ._errors import PkcacheError
-from ._table import Table
-from ._units import format_age, format_size
+from .._errors import PkcacheError
+from .._table import Table
+from .._units import format_age, format_size
 
 if TYPE_CHECKING:
-    from ._cache import Cache
-    from ._reports import EntryInfo, FunctionSummary
+    from .._cache import Cache
+    from .._reports import EntryInfo, FunctionSummary
 
 
 def ago(timestamp: float | None) -> str:

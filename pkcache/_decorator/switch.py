@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from ._forks import renew_guard
+from .._forks import renew_guard
 
 
 class _Switch:

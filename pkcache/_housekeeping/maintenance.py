@@ -6,16 +6,16 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import _listing
-from ._errors import EntryError, ForgedEntryError
-from ._listing import recorded_limits
-from ._pruning import PruneReport, candidates, plan, prune
-from ._reports import VerifyReport
-from ._store.protocol import EntryStat, OwnsItsPlace, Store
+from .._errors import EntryError, ForgedEntryError
+from .._reports import VerifyReport
+from .._store.protocol import EntryStat, OwnsItsPlace, Store
+from . import listing as _listing
+from .listing import recorded_limits
+from .pruning import PruneReport, candidates, plan, prune
 
 if TYPE_CHECKING:
-    from ._codec import Signer
-    from ._policies import Limits
+    from .._codec import Signer
+    from .policies import Limits
 
 Progress = Callable[[str, int, int], None]  # (what is being done, how many done, of how many)
 
@@ -75,7 +75,7 @@ def prune_all(
 
 def verify(store: Store, signer: Signer, warnings: list[str], progress: Progress | None) -> VerifyReport:
     """Check every entry's length and signature; remove and report the bad ones, and what is foreign."""
-    from ._codec import verify as check
+    from .._codec import verify as check
 
     checked = 0
     corrupt: list[str] = []

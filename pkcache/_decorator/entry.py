@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from ._engine.miss import MISS
+from .._engine.miss import MISS
 
 if TYPE_CHECKING:
-    from ._engine.context import FunctionContext
+    from .._engine.context import FunctionContext
 
 R = TypeVar("R")
 D = TypeVar("D")

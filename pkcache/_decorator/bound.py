@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from ._decorator import CachedFunction
-    from ._entry import Entry
-    from ._reports import CacheInfo
+    from .._reports import CacheInfo
+    from .entry import Entry
 
 R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Unbound(Protocol[R_co]):
+    """The cached function a bound one calls with its instance first (a ``CachedFunction``)."""
+
+    __wrapped__: Any
+    name: str
+
+    def __call__(self, *args: Any, **kwargs: Any) -> R_co: ...
+    def refresh(self, *args: Any, **kwargs: Any) -> R_co: ...
+    def cache_key(self, *args: Any, **kwargs: Any) -> str: ...
+    def is_cached(self, *args: Any, **kwargs: Any) -> bool: ...
+    def entry(self, *args: Any, **kwargs: Any) -> Entry[Any]: ...
+    def invalidate(self, *args: Any, **kwargs: Any) -> bool: ...
+    def cache_clear(self) -> int: ...
+    def cache_info(self) -> CacheInfo: ...
 
 
 class BoundCachedFunction(Generic[R]):
     """A cached method bound to its instance: ``obj.method.invalidate(x)`` includes ``obj``."""
 
-    def __init__(self, function: CachedFunction[Any, R], instance: object) -> None:
+    def __init__(self, function: Unbound[R], instance: object) -> None:
         self.__func__ = function
         self.__self__ = instance
         functools.update_wrapper(self, function.__wrapped__)

@@ -6,10 +6,10 @@ import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ._listing import recorded_limits
-from ._log import logger
-from ._policies import POLICIES, Candidate, Limits, select_victims
-from ._store.protocol import LeavesTempFiles, Store, TempFile
+from .._log import logger
+from .._store.protocol import LeavesTempFiles, Store, TempFile
+from .listing import recorded_limits
+from .policies import POLICIES, Candidate, Limits, select_victims
 
 # Temp files younger than this are never touched: it covers a live writer's instant
 # between creating its file and locking it.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple, Protocol
 
-from ._store.protocol import EntryStat
+from .._store.protocol import EntryStat
 
 
 class Candidate(NamedTuple):

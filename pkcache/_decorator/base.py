@@ -12,18 +12,18 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast
 
-from . import _usage
-from ._entry import Entry
-from ._errors import SecretError, UncacheableFunctionError
-from ._keys.identity import function_name
-from ._log import Warnings
-from ._store.protocol import OwnsItsPlace
+from .._errors import SecretError, UncacheableFunctionError
+from .._housekeeping import usage as _usage
+from .._keys.identity import function_name
+from .._log import Warnings
+from .._store.protocol import OwnsItsPlace
+from .entry import Entry
 
 if TYPE_CHECKING:
-    from ._engine.cachelike import CacheSource
-    from ._engine.context import FunctionContext
-    from ._options import Options
-    from ._reports import CacheInfo
+    from .._engine.cachelike import CacheSource
+    from .._engine.context import FunctionContext
+    from .._options import Options
+    from .._reports import CacheInfo
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -51,24 +51,17 @@ class CachedBase(Generic[P, R]):
         self._misses = 0
         self._warn = Warnings()
         # Built at decoration, not at the first call, so that a bad ignore= fails at once.
-        from ._keys.binding import ArgumentBinder
+        from .._keys.binding import ArgumentBinder
 
         self._binder = ArgumentBinder(func, options.ignore, options.files, options.files_by)
 
     def __repr__(self) -> str:
         return f"<pkcache.cached {self.name}>"
 
-    def __reduce__(self) -> Any:
-        # By name when importable, else by value: options and how to reach the cache,
-        # never the open files, mappings and locks of this process (see _pickling).
-        from ._pickling import reduce_function
-
-        return reduce_function(self)
-
     # -- the engine, found at the first call ---------------------------------------------
 
     def _build_context(self) -> FunctionContext:
-        from ._engine.context import FunctionContext  # the working parts load at the first call, not at import
+        from .._engine.context import FunctionContext  # the working parts load at the first call, not at import
 
         cache = self._source.resolve()
         if isinstance(cache.store, OwnsItsPlace):

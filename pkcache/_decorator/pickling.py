@@ -14,17 +14,16 @@ options and opens its store lazily in the worker, one per location and process (
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._keys.identity import is_main_module
+from .._keys.identity import is_main_module
 
 if TYPE_CHECKING:
-    from ._engine.cachelike import CacheSource
-    from ._function import CachedBase
-    from ._options import Options
+    from .base import CachedBase
 
 
-def _lookup(module_name: str, qualname: str) -> Any:
+def lookup(module_name: str, qualname: str) -> Any:
     """Return the object ``module.qualname`` names in this process, or None."""
     module = sys.modules.get(module_name)
     if module is None and not is_main_module(module_name):
@@ -42,17 +41,19 @@ def _lookup(module_name: str, qualname: str) -> Any:
     return target
 
 
-def reduce_function(function: CachedBase[Any, Any]) -> Any:
-    """The ``__reduce__`` of a cached function."""
+def reduce_function(
+    function: CachedBase[Any, Any], restore: Callable[..., Any], restore_main: Callable[..., Any]
+) -> Any:
+    """The ``__reduce__`` of a cached function, rebuilt in a worker by ``restore`` or ``restore_main``."""
     module, qualname = function.__module__, getattr(function, "__qualname__", "")
-    importable = _lookup(module, qualname) is function
+    importable = lookup(module, qualname) is function
     if importable and not is_main_module(module):
         return qualname  # by reference, as pickle does for functions
     # How to reach the cache travels as it pickles itself: a Cache as its location and
     # options, the default one as the location the parent resolves it to.
     state = (function.__wrapped__, function._options, function._source, function.name)
     if not is_main_module(module):
-        return (restore_function, state)
+        return (restore, state)
     # A script's or notebook's function: by name where the worker runs the same
     # __main__, else by value. Which one the worker has is only known there.
     try:
@@ -61,25 +62,16 @@ def reduce_function(function: CachedBase[Any, Any]) -> Any:
         by_value = None
     else:
         by_value = cloudpickle.dumps(state)
-    return (restore_main_function, (qualname, function.name, by_value))
+    return (restore_main, (qualname, function.name, by_value))
 
 
-def restore_function(func: Any, options: Options, source: CacheSource, name: str) -> Any:
-    """Rebuild a cached function in a worker, reaching its cache as the parent did."""
-    from ._decorator import wrap
-
-    restored = wrap(func, options, source)
-    restored.name = name  # as the parent named it: a worker has no notebook name of its own
-    return restored
-
-
-def restore_main_function(qualname: str, name: str, by_value: bytes | None) -> Any:
-    """Find a script's cached function by name in this worker's ``__main__``, else rebuild it."""
+def by_value_state(qualname: str, name: str, by_value: bytes | None) -> tuple[Any, ...] | CachedBase[Any, Any]:
+    """A script's cached function found by name in this worker's ``__main__``, else the state to rebuild it."""
     import pickle
 
-    from ._function import CachedBase
+    from .base import CachedBase
 
-    found = _lookup("__main__", qualname)
+    found = lookup("__main__", qualname)
     if isinstance(found, CachedBase) and found.name == name:
         return found
     if by_value is None:
@@ -87,4 +79,5 @@ def restore_main_function(qualname: str, name: str, by_value: bytes | None) -> A
             f"cannot find the cached function {name} in this process's __main__; install cloudpickle "
             "to send functions of scripts and notebooks by value"
         )
-    return restore_function(*pickle.loads(by_value))
+    state: tuple[Any, ...] = pickle.loads(by_value)
+    return state

@@ -1,0 +1,161 @@
+"""A function folder's small records: running totals, the usage log, the last sweep, the prune lock.
+
+Each is a file in the function's folder (or the root, for the directory's totals),
+opened without following links, and only in a directory that is pkcache's already:
+housekeeping never marks a directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..._errors import UnsafePathError
+from ..._log import logger
+from ..usage import Usage
+from . import layout
+from .atomic import write_atomic
+from .folders import ABSENT, Root, open_file
+from .keylock import KeyLock
+from .ledger import Ledger
+from .scan import read_lines
+
+_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+
+
+class Records:
+    """The records of every function folder under one cache directory."""
+
+    def __init__(self, root: Path, folders: Root) -> None:
+        self.root = root
+        self.folders = folders
+        self._ledgers: dict[str | None, Ledger] = {}
+
+    def _ledger(self, namespace: str | None) -> Ledger:
+        ledger = self._ledgers.get(namespace)
+        if ledger is None:
+            path = str(self.root if namespace is None else self.root / namespace) + "/" + layout.LEDGER
+            ledger = self._ledgers[namespace] = Ledger(path, lambda: self._open_in(namespace, layout.LEDGER, os.O_RDWR))
+        return ledger
+
+    def _open_in(self, namespace: str | None, name: str, flags: int, *, create: bool = True) -> int:
+        """Open ``name`` (made if ``create``) in a function's folder or the root, never through a link.
+
+        The root must be pkcache's already: housekeeping never marks a directory.
+        """
+        parts = () if namespace is None else (namespace,)
+        if not self.folders.owned():
+            raise FileNotFoundError(errno.ENOENT, "not a pkcache cache yet", str(self.root))
+        folder = self.folders.open_folder(parts, create=False)
+        try:
+            return open_file(folder, name, flags | (os.O_CREAT if create else 0))
+        finally:
+            os.close(folder)
+
+    def close(self) -> None:
+        """Close the running totals' files; reopened on use."""
+        for ledger in self._ledgers.values():
+            ledger.close()
+
+    def forget(self, namespace: str) -> None:
+        """Close a removed function folder's running totals."""
+        ledger = self._ledgers.pop(namespace, None)
+        if ledger is not None:
+            ledger.close()
+
+    def account(self, namespace: str, count: int, size: int) -> None:
+        """Add a store's or a removal's effect to the namespace's and the directory's totals."""
+        for scope in (namespace, None):
+            with self._totals_kept(scope):
+                self._ledger(scope).add(count, size)
+
+    def totals(self, namespace: str | None = None) -> tuple[int, int]:
+        """Return the running (entries, bytes) of a namespace or of the whole directory."""
+        with self._totals_kept(namespace):
+            return self._ledger(namespace).read()
+        return 0, 0
+
+    def correct_totals(self, namespace: str | None, counted: tuple[int, int], since: tuple[int, int]) -> None:
+        """Replace drifting totals by an exact count (see ``Ledger.correct``)."""
+        with self._totals_kept(namespace):
+            self._ledger(namespace).correct(counted, since)
+
+    @contextlib.contextmanager
+    def _totals_kept(self, namespace: str | None) -> Iterator[None]:
+        """Running totals are a convenience: a missing folder (cleared meanwhile) means nothing to count,
+        and a link planted at the totals file is refused with a warning, not followed or raised."""
+        try:
+            yield
+        except ABSENT:
+            pass
+        except UnsafePathError as exc:
+            logger.warning("running totals of %s not kept: %s", namespace or str(self.root), exc)
+
+    def append_usage(self, namespace: str, record: dict[str, Any]) -> None:
+        """Append one usage record; ``O_APPEND`` keeps concurrent appenders' lines whole."""
+        line = json.dumps(record, separators=(",", ":")).encode() + b"\n"
+        fd = self._open_in(namespace, layout.USAGE_LOG, _APPEND)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+    def read_usage(self, namespace: str) -> Usage:
+        try:
+            with self.folders.folder(namespace, create=False) as folder:
+                lines = read_lines(folder, layout.USAGE_SUMMARY) + read_lines(folder, layout.USAGE_LOG)
+        except ABSENT:
+            return Usage()
+        return Usage.from_lines(lines)
+
+    def compact_usage(self, namespace: str, live_keys: set[str] | None) -> None:
+        """Fold the usage log into the summary, forgetting entries no longer stored (unless ``live_keys`` is None)."""
+        try:
+            with self.folders.folder(namespace, create=False) as folder:
+                self._compact(folder, live_keys)
+        except ABSENT:  # cleared meanwhile
+            return
+
+    @staticmethod
+    def _compact(folder: int, live_keys: set[str] | None) -> None:
+        rotated = f"{layout.USAGE_LOG}.{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            os.rename(layout.USAGE_LOG, rotated, src_dir_fd=folder, dst_dir_fd=folder)
+        except FileNotFoundError:
+            if live_keys is None:
+                return  # nothing to fold, nothing to forget
+            rotated = layout.USAGE_LOG  # no log: rewrite the summary alone
+        usage = Usage.from_lines(read_lines(folder, layout.USAGE_SUMMARY) + read_lines(folder, rotated))
+        summary = json.dumps(usage.summary(live_keys), separators=(",", ":")).encode()
+        write_atomic(folder, layout.USAGE_SUMMARY, [summary])
+        if rotated != layout.USAGE_LOG:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(rotated, dir_fd=folder)
+
+    def claim_sweep(self, namespace: str, interval: float) -> bool:
+        """True (and the time noted) if the namespace was last swept more than ``interval`` s ago."""
+        try:
+            fd = self._open_in(namespace, layout.SWEPT, os.O_RDONLY | os.O_EXCL)
+        except FileExistsError:
+            fd = self._open_in(namespace, layout.SWEPT, os.O_RDONLY, create=False)
+            if time.time() - os.fstat(fd).st_mtime < interval:
+                os.close(fd)
+                return False
+        try:
+            os.utime(fd)
+            return True
+        finally:
+            os.close(fd)
+
+    def prune_lock(self, namespace: str | None) -> KeyLock:
+        """Return the lock that makes pruning a namespace (or the directory) one process at a time."""
+        where = self.root if namespace is None else self.root / namespace
+        opener = lambda: self._open_in(namespace, layout.PRUNE_LOCK, os.O_RDWR)  # noqa: E731
+        return KeyLock(f"{where}/{layout.PRUNE_LOCK}", "", opener)
