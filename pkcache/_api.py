@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 from ._cache import DEFAULT, Cache
 from ._decorator.calls import CachedFunction, P, R, decorate, wrap
 from ._errors import InvalidOptionError
-from ._options import CacheOptions, check_directory, options_from
+from ._options import CacheOptions, check_path, options_from
 
 
 def cache_for(location: str | os.PathLike[str] | None) -> Cache:
@@ -46,33 +46,32 @@ def cached(
 ) -> Any:
     """Store ``func``'s results on disk; a later call with the same arguments returns the stored one.
 
-    Use bare (``@cached``) or with options (``@cached(ttl="1d")``):
+    Use bare (``@cached``) or with options (``@cached(ttl="1d")``). Every option is
+    checked here, at decoration: a bad one raises ``InvalidOptionError`` (a
+    ``ValueError``) or ``InvalidOptionTypeError`` (also a ``TypeError``), naming it.
 
-    - ``store``: where results go: a directory, or a Redis URL (``"redis://host:6379/0"``)
-      shared by every machine that reaches it; default ``$PKCACHE_URL``, else
-      ``$PKCACHE_DIR``, else the user's cache folder. ``cache_dir`` is the same for a directory.
+    - ``store``: a directory or a Redis URL; default ``$PKCACHE_URL``, else
+      ``$PKCACHE_DIR``, else the user's cache folder. ``cache_dir``: the same, a directory.
     - ``ttl``: seconds, a ``timedelta`` or ``"2h"``; an older result is a miss.
-    - ``ignore``: parameter names left out of the key.
+    - ``ignore``: parameters left out of the key.
     - ``version``: a str or int; changing it makes old results misses.
-    - ``key``: a function with ``func``'s signature whose return value is hashed instead of the arguments.
-    - ``lock_timeout``: seconds to wait for another caller computing the same key before computing anyway.
-    - ``secret`` / ``secret_file``: sign this function's entries with this secret
-      instead of ``$PKCACHE_SECRET`` or the user's secret file.
-    - ``mmap_mode``: ``"r"`` returns large array results memory-mapped read-only (``"c"``:
-      copy-on-write) instead of read into memory; their raw bytes are then not re-hashed.
-    - ``durable``: fsync each entry before it becomes visible (survives power loss; slower).
-    - ``max_size`` (bytes or ``"500MB"``), ``max_entries``: bounds on this function's stored
-      results, enforced as it stores; ``policy`` picks what goes first: ``"lru"`` (default),
-      ``"lfu"`` or ``"fifo"``. Results of old code versions always go first.
-    - ``depends_on``: functions whose code the result depends on; editing one makes old
-      results misses. Module-level functions of the same package that ``func`` calls by
-      name are tracked without being listed.
+    - ``key``: a callable with ``func``'s signature, hashed instead of the arguments.
+    - ``lock_timeout``: seconds to wait for another caller computing the same key.
+    - ``durable``: fsync each entry before it becomes visible.
+    - ``max_size``, ``max_entries``, ``policy``: bounds on this function's stored
+      results, and what goes first (``"lru"``, ``"lfu"``, ``"fifo"``).
+    - ``depends_on``: functions whose code the results depend on.
+    - ``secret``, ``secret_file``: sign this function's entries with this secret.
+    - ``mmap_mode``: ``"r"`` or ``"c"``: return large arrays memory-mapped.
+    - ``enabled``: ``False`` never reads or stores.
+    - ``store_if``: ``(result, seconds) -> bool``: store only the results it accepts.
+    - ``files``, ``files_by``: parameters holding paths, keyed by the files' size and
+      mtime (``"stat"``) or content (``"content"``) instead of the path's text.
 
-    Raises ``InvalidOptionError`` (a ``ValueError``) or ``InvalidOptionTypeError`` (also a
-    ``TypeError``) at once for a bad option.
+    The options reference (``docs/options.md``) says more of each.
     """
-    directory = check_directory(cache_dir, "cache_dir")
-    location = check_directory(store, "store")
+    directory = check_path("cache_dir", cache_dir)
+    location = check_path("store", store)
     if directory is not None and location is not None:
         raise InvalidOptionError("give cache_dir= or store=, not both")
     checked = options_from(dict(options))

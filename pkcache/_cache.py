@@ -10,16 +10,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from ._decorator.calls import CachedFunction, P, R, decorate, wrap
 from ._housekeeping.admin import StoreAdmin
-from ._options import (
-    DEFAULT_LOCK_TIMEOUT,
-    CacheOptions,
-    check_bool,
-    check_directory,
-    check_secret,
-    check_timeout,
-    make_limits,
-    options_from,
-)
+from ._options import DEFAULT_LOCK_TIMEOUT, CacheOptions, check, check_path, check_secrets, make_limits, options_from
 from ._store.open import default_location, is_url, open_store
 
 if TYPE_CHECKING:
@@ -52,8 +43,8 @@ class Cache(StoreAdmin):
         secret: str | bytes | None = None,
         secret_file: str | os.PathLike[str] | None = None,
     ) -> None:
-        checked = check_directory(directory, "directory")
-        self._secret = check_secret(secret, secret_file)
+        checked = check_path("directory", directory)
+        self._secret = check_secrets(secret, secret_file)
         location = checked if checked is not None else default_location()
         # A directory's path, or a server's URL (as given: it may hold a password).
         self.directory: Path | None = None if is_url(location) else Path(location).expanduser()
@@ -61,8 +52,8 @@ class Cache(StoreAdmin):
         # max_size, max_entries and policy bound the whole directory; ttl is the default
         # of functions cached through this object.
         limits = make_limits(max_size=max_size, max_entries=max_entries, ttl=ttl, policy=policy)
-        self.lock_timeout = check_timeout(lock_timeout, "lock_timeout")
-        self.durable = check_bool(durable, "durable")
+        self.lock_timeout: float = check("lock_timeout", lock_timeout)
+        self.durable: bool = check("durable", durable)
         super().__init__(open_store(self.directory or str(location)), limits, self._secret)
 
     def __repr__(self) -> str:
