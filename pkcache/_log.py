@@ -1,4 +1,4 @@
-"""The ``pkcache`` logger, made on first use: ``import logging`` alone costs ~5 ms."""
+"""The ``pkcache`` logger, made on first use: ``import logging`` is not cheap (docs/performance.md)."""
 
 from __future__ import annotations
 

@@ -3,8 +3,7 @@
 A full hit on a large entry makes two passes over its bytes: reading them, then checking
 their digests. Run one after the other they cost the sum; here a thread reads while the
 caller checks the bytes already in, so the check overlaps the read, on the other core
-(measured on the project machine, alternating in one process: a hit on a 100 MB argument
-and result took 72-81 ms instead of 80-87).
+(docs/performance.md has the measurement).
 """
 
 from __future__ import annotations
@@ -12,8 +11,8 @@ from __future__ import annotations
 import os
 import threading
 
-# The reader reports progress every this many bytes. Pieces of 1, 2, 4 and 8 MiB
-# measured alike; the smallest lets the check start soonest.
+# The reader reports progress every this many bytes. Larger pieces were no faster
+# (docs/performance.md); the smallest lets the check start soonest.
 _PIECE = 1 << 20
 
 

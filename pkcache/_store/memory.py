@@ -13,8 +13,8 @@ _HUGE_MIN = 4 << 20
 def allocate(size: int) -> memoryview:
     """Return ``size`` bytes of fresh anonymous memory, page-aligned and writable.
 
-    Faulting memory in 4 KiB pages is what a large hit spends most on here (measured on
-    the project machine: 62 ms to pre-fault 100 MB, 19 ms with transparent huge pages).
+    Faulting memory in 4 KiB pages is what a large hit spends most on, and huge pages
+    cut that to about a third (docs/performance.md).
     Where the kernel offers them on request (``madvise`` mode, a common default), the
     mapping asks for huge pages and is faulted in as it is filled; elsewhere it is
     pre-faulted in one call (``MAP_POPULATE``).

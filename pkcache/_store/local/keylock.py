@@ -2,8 +2,8 @@
 
 A key's lock is one byte of a shared lock file, locked with ``fcntl.lockf`` at an offset
 derived from the key: no file is created or removed per key, which on a miss saves two
-file-system metadata operations (about 100 µs each measured here; a per-key lock file,
-as ``filelock`` uses, costs both). Record locks belong to a process, not a thread, so a
+file-system metadata operations (a per-key lock file, as ``filelock`` uses, costs both;
+docs/performance.md has the figures). Record locks belong to a process, not a thread, so a
 per-key ``threading.Lock`` makes threads of one process exclude each other too. The
 kernel releases a dead process's locks, so a killed holder never blocks anyone.
 

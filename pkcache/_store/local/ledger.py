@@ -41,7 +41,7 @@ class _Held:
     """A ledger's totals, held under its thread lock and its file lock for one read or update.
 
     A class rather than a generator-based context manager: every store updates two
-    ledgers, and an update measured 5.9 µs this way against 11.5-12.4 with a generator.
+    ledgers, and the generator's frame costs about as much as the update itself.
     """
 
     __slots__ = ("_fallback", "_fd", "_ledger")
