@@ -71,9 +71,11 @@ def check_strength(secret: str | bytes, source: str, remedy: str) -> None:
     """Raise ``SecretError`` if ``secret`` is too short to sign with; ``source`` names where it came from."""
     strength = secret_strength(secret)
     if strength < MIN_SECRET_BYTES:
+        blank = "one character repeated" if secret.strip() else "empty"
+        what = f"too short ({strength} bytes)" if strength else blank
         raise SecretError(
-            f"{source} is {'empty' if not strength else f'too short ({strength} bytes)'}: pkcache needs at least "
-            f"{MIN_SECRET_BYTES} bytes of random data to sign entries; {remedy}"
+            f"{source} is {what}: pkcache needs at least {MIN_SECRET_BYTES} bytes of random data to sign entries; "
+            f"{remedy}"
         )
 
 
