@@ -347,6 +347,16 @@ def remove_large_files(directory: Path, smallest: int = 1 << 20) -> None:
                 pass
 
 
+def new_memory(size: int) -> memoryview:
+    """Fresh anonymous memory, as a large hit reads its result into: page-aligned, in huge pages where offered."""
+    import mmap
+
+    region = mmap.mmap(-1, size)
+    if hasattr(mmap, "MADV_HUGEPAGE"):
+        region.madvise(mmap.MADV_HUGEPAGE)
+    return memoryview(region)
+
+
 def reference_speeds(directory: Path, megabytes: int, repeat: int) -> str:
     """This machine's raw speeds in this run (medians, GB/s), and the floor they set for a large hit.
 
@@ -356,8 +366,6 @@ def reference_speeds(directory: Path, megabytes: int, repeat: int) -> str:
     """
     import blake3
     import numpy as np
-
-    from pkcache._store.memory import allocate  # the memory a hit reads a large result into
 
     data = np.random.default_rng(2).integers(0, 255, megabytes << 20, dtype=np.uint8)
     target = np.empty_like(data)
@@ -374,7 +382,7 @@ def reference_speeds(directory: Path, megabytes: int, repeat: int) -> str:
         "memory copy": timed(lambda: np.copyto(target, data), repeat),
         "read from the page cache": timed(lambda: read(memoryview(target)), repeat),
         # What a hit does: the result's memory is new each time, and faulting it in costs.
-        "read into new memory": timed(lambda: read(allocate(data.nbytes)), repeat),
+        "read into new memory": timed(lambda: read(new_memory(data.nbytes)), repeat),
     }
     path.unlink()
     cells = [f"{name} {data.nbytes / took / 1e9:.2f}" for name, took in seconds.items()]

@@ -16,6 +16,7 @@ A module may import from its own layer or any layer below, never above.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pkcache"
@@ -112,3 +113,16 @@ def test_the_checks_see_the_package() -> None:
     assert len(MODULES) > 50
     assert "_engine.context" in GRAPH["_decorator.base"] or "_engine.context" in GRAPH["_decorator.calls"]
     assert "_store.protocol" in GRAPH["_store.local.store"]
+
+
+def test_benchmarks_and_examples_use_the_public_api_only() -> None:
+    # A refactor of the private modules must never break them (CONTRIBUTING.md).
+    private = re.compile(r"\bpkcache\._[a-z]|from pkcache import _[a-z]|\._require_context\b|\._context\b")
+    offenders = [
+        f"{path.name}:{number}"
+        for folder in ("benchmarks", "examples")
+        for path in sorted((PACKAGE.parent / folder).glob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if private.search(line)
+    ]
+    assert offenders == []
