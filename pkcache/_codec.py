@@ -12,7 +12,7 @@ Layout (little-endian)::
 The MAC covers one contiguous prefix, so a small entry is checked with one hash call.
 Large buffers are covered through their digests in the table: a full load checks each
 digest (one pass over the bytes, as a MAC over them would be); a memory-mapped load
-checks the MAC alone and leaves the raw numeric bytes unverified (see the README). A
+checks the MAC alone and leaves the raw numeric bytes unverified (docs/security.md). A
 reader never unpickles a byte the MAC has not covered.
 """
 

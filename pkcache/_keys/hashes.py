@@ -1,4 +1,4 @@
-"""The hash keys and fingerprints are made with: BLAKE3 (see the README for why)."""
+"""The hash keys and fingerprints are made with: BLAKE3 (docs/performance.md says why)."""
 
 from __future__ import annotations
 

@@ -88,7 +88,7 @@ class RedisBucket:
     def write(
         self, key: str, segments: Sequence[Buffer], *, created: float, durable: bool = False, ttl: float | None = None
     ) -> None:
-        # durable: the server's appendfsync setting decides (see the README).
+        # durable: the server's appendfsync setting decides (docs/redis.md).
         value = segments[0] if len(segments) == 1 else b"".join(segments)
         size = memoryview(value).nbytes
         self._store.check_size(size, self.location(key))
