@@ -15,6 +15,7 @@ least five minutes after removing many files (see ``remove_large_files``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import shutil
@@ -351,9 +352,10 @@ def new_memory(size: int) -> memoryview:
     """Fresh anonymous memory, as a large hit reads its result into: page-aligned, in huge pages where offered."""
     import mmap
 
-    region = mmap.mmap(-1, size)
+    region = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)  # private: shared memory gets no THP
     if hasattr(mmap, "MADV_HUGEPAGE"):
-        region.madvise(mmap.MADV_HUGEPAGE)
+        with contextlib.suppress(OSError):  # huge pages switched off: the usual pages
+            region.madvise(mmap.MADV_HUGEPAGE)
     return memoryview(region)
 
 
