@@ -21,7 +21,7 @@ def _location(args: argparse.Namespace) -> str | Path | int:
         return fail("give --dir or --url, not both")
     if args.url is not None:
         if not is_url(args.url):
-            return fail(f"--url takes a Redis URL (redis://host:port/db), not {args.url!r}")
+            return fail(f"--url takes a Redis URL (redis://host:port/db) or s3://BUCKET/PREFIX, not {args.url!r}")
         return str(args.url)
     if args.dir is not None:
         location = Path(args.dir).expanduser()

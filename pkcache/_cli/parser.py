@@ -46,7 +46,7 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     """The options every command takes, before or after its name (after it, they do not override)."""
     default: Any = argparse.SUPPRESS if suppress else None
     parser.add_argument("--dir", metavar="DIR", default=default, help="cache directory (default: $PKCACHE_DIR or ~)")
-    parser.add_argument("--url", metavar="URL", default=default, help=f"Redis store, redis://host:port/db (${URL_ENV})")
+    parser.add_argument("--url", metavar="URL", default=default, help=f"a Redis or object store: redis://host:port/db or s3://bucket/prefix (${URL_ENV})")
     parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS if suppress else False, help="JSON")
     parser.add_argument(
         "-v",
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         _global_options(sub, suppress=True)
         return sub
 
-    command("path", "print the cache directory (or Redis URL)")
+    command("path", "print the cache directory (or the store's URL)")
     listing = command("list", "one row per function, or the entries of one function")
     listing.add_argument("--function", metavar="NAME", help="list this function's entries (name, last part, or glob)")
     listing.add_argument("--all", action="store_true", help="also functions with no stored results")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from .._log import logger
-from .._store.protocol import LeavesTempFiles, Store, TempFile
+from .._store.protocol import CoarseTimes, EntryStat, LeavesTempFiles, Store, TempFile
 from .listing import recorded_limits
 from .policies import POLICIES, Candidate, Limits, select_victims
 
@@ -41,7 +41,7 @@ def candidates(store: Store, namespaces: list[str], *, now: float, max_age: floa
         current = manifest.get("current_version")
         ttl = max_age if max_age is not None else recorded_limits(manifest, namespace).ttl
         usage = store.read_usage(namespace)
-        for entry in store.entries(namespace):
+        for entry in _listed(store, namespace):
             hits, last_read = usage.keys.get(entry.key, (0, 0.0))
             yield Candidate(
                 entry,
@@ -50,6 +50,12 @@ def candidates(store: Store, namespaces: list[str], *, now: float, max_age: floa
                 stale=current is not None and entry.version != current,
                 expired=ttl is not None and now - entry.created > ttl,
             )
+
+
+def _listed(store: Store, namespace: str) -> Iterator[EntryStat]:
+    if isinstance(store, CoarseTimes):  # the order of eviction needs times finer than a second
+        return iter(store.exact_times(list(store.entries(namespace))))
+    return store.entries(namespace)
 
 
 def _any_ttl(store: Store, namespaces: list[str]) -> bool:

@@ -45,8 +45,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "store",
         None,
-        "a directory, or a Redis URL",
-        "where results go: a directory, or a Redis URL (`redis://host:6379/0`) shared between machines; "
+        "a directory, a Redis URL or an `s3://` URL",
+        "where results go: a directory, or a Redis URL (`redis://host:6379/0`) or object-store URL "
+        "(`s3://bucket/prefix`) shared between machines; "
         'default `$PKCACHE_URL`, else `$PKCACHE_DIR`, else `platformdirs.user_cache_dir("pkcache")`',
         checks.path,
         (LOCATION,),

@@ -1,4 +1,4 @@
-"""Where a cache lives: a directory (the default) or a Redis server given by URL."""
+"""Where a cache lives: a directory (the default), or a Redis server or object store given by URL."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ if TYPE_CHECKING:
 
 DIR_ENV = "PKCACHE_DIR"
 URL_ENV = "PKCACHE_URL"
-_URL_SCHEMES = ("redis://", "rediss://", "unix://")
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_S3_SCHEME = "s3://"
+_URL_SCHEMES = (*_REDIS_SCHEMES, _S3_SCHEME)
 
 
 def is_url(location: object) -> TypeGuard[str]:
-    """True if ``location`` names a Redis server rather than a directory."""
+    """True if ``location`` names a server (Redis, an object store) rather than a directory."""
     return isinstance(location, str) and location.startswith(_URL_SCHEMES)
 
 
@@ -38,6 +40,16 @@ def default_location() -> str | Path:
 
 def open_store(location: str | Path) -> Store:
     """Return the store at ``location``; nothing is created or connected yet."""
+    if isinstance(location, str) and location.startswith(_S3_SCHEME):
+        try:
+            from .s3.store import S3Store
+        except ModuleNotFoundError as exc:
+            if exc.name != "obstore":
+                raise
+            raise MissingDependencyError(
+                "an object-store cache needs the obstore package, which is not installed: pip install 'pkcache[s3]'"
+            ) from exc
+        return S3Store(location)
     if is_url(location):
         try:
             from .redis.store import RedisStore

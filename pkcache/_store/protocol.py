@@ -155,6 +155,14 @@ class OwnsItsPlace(Protocol):
 
 
 @runtime_checkable
+class CoarseTimes(Protocol):
+    """A store whose listings give creation times to the second only (an object store)."""
+
+    def exact_times(self, entries: list[EntryStat]) -> list[EntryStat]:
+        """Return ``entries`` with exact creation times wherever listed times tie (for eviction order)."""
+
+
+@runtime_checkable
 class LeavesTempFiles(Protocol):
     """A store whose writers leave temporary files behind when they are killed (a directory)."""
 

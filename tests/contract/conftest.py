@@ -3,7 +3,8 @@
 A store joins the contract by adding one entry to ``STORES``: a context manager that
 starts what the store needs (a folder, a server) in the test's scratch folder and yields
 a ``Backend`` for it, then stops it. Nothing here is mocked: the Redis backend is a real
-``redis-server`` process, started and stopped by its process id.
+``redis-server`` process, started and stopped by its process id; the object-store backend
+is a real SeaweedFS server (one per session, a prefix of its bucket per test).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +45,7 @@ class Backend:
 
 
 @contextlib.contextmanager
-def local_backend(tmp_path: Path) -> Iterator[Backend]:
+def local_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     root = tmp_path / "store"
 
     def entry_path(namespace: str, version: str, key: str) -> Path:
@@ -86,7 +88,7 @@ def local_backend(tmp_path: Path) -> Iterator[Backend]:
 
 
 @contextlib.contextmanager
-def redis_backend(tmp_path: Path) -> Iterator[Backend]:
+def redis_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     redis = pytest.importorskip("redis", reason="the redis extra is not installed (pip install 'pkcache[redis]')")
     from tests.redisserver import RedisServer
 
@@ -126,17 +128,83 @@ def redis_backend(tmp_path: Path) -> Iterator[Backend]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One SeaweedFS server for the session; each test has a prefix of its own in its bucket."""
+    pytest.importorskip("obstore", reason="the s3 extra is not installed (pip install 'pkcache[s3]')")
+    from tests.s3server import SeaweedServer
+
+    server = SeaweedServer(tmp_path_factory.mktemp("seaweedfs"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def s3_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    import obstore
+    from obstore.store import S3Store
+
+    server = request.getfixturevalue("s3_server")
+    prefix = f"t-{uuid.uuid4().hex[:12]}"
+    url = server.url(prefix)
+    env = server.env()
+    raw = S3Store(
+        "pkcache-tests",
+        prefix=prefix,
+        endpoint=server.endpoint,
+        access_key_id=env["AWS_ACCESS_KEY_ID"],
+        secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region=env["AWS_REGION"],
+        client_options={"allow_http": True},
+    )
+
+    def read_entry(namespace: str, version: str, key: str) -> bytes | None:
+        try:
+            return bytes(obstore.get(raw, f"e/{namespace}/{version}/{key}").bytes())
+        except FileNotFoundError:
+            return None
+
+    def write_entry(namespace: str, version: str, key: str, data: bytes) -> None:
+        obstore.put(raw, f"e/{namespace}/{version}/{key}", data)
+
+    @contextlib.contextmanager
+    def unavailable() -> Iterator[None]:
+        server.stop()
+        try:
+            yield
+        finally:
+            server.start()  # on the same ports, with the same data
+
+    yield Backend(
+        "s3",
+        url,
+        {"PKCACHE_URL": url, "PKCACHE_SECRET": SECRET, **env},
+        ["--url", url],
+        read_entry,
+        write_entry,
+        unavailable,
+        {"server": server, "store": raw},
+    )
+
+
 # Every store pkcache ships. A new one passes the contract by adding its backend here.
-STORES: dict[str, Callable[[Path], contextlib.AbstractContextManager[Backend]]] = {
+STORES: dict[str, Callable[[pytest.FixtureRequest, Path], contextlib.AbstractContextManager[Backend]]] = {
     "local": local_backend,
     "redis": redis_backend,
+    "s3": s3_backend,
 }
 
 
 @pytest.fixture(params=sorted(STORES))
 def backend(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backend]:
     monkeypatch.setenv("PKCACHE_SECRET", SECRET)
-    with STORES[request.param](tmp_path) as made:
+    with STORES[request.param](request, tmp_path) as made:
+        for name, value in made.env.items():
+            if name.startswith("AWS_"):
+                monkeypatch.setenv(name, value)
         yield made
 
 

