@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,3 +34,17 @@ def cache_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def cache(cache_dir: Path) -> pkcache.Cache:
     return pkcache.Cache(cache_dir)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One SeaweedFS server for the session; each test has a prefix of its own in its bucket."""
+    pytest.importorskip("obstore", reason="the s3 extra is not installed (pip install 'pkcache[s3]')")
+    from tests.s3server import SeaweedServer
+
+    server = SeaweedServer(tmp_path_factory.mktemp("seaweedfs"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -46,7 +46,12 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     """The options every command takes, before or after its name (after it, they do not override)."""
     default: Any = argparse.SUPPRESS if suppress else None
     parser.add_argument("--dir", metavar="DIR", default=default, help="cache directory (default: $PKCACHE_DIR or ~)")
-    parser.add_argument("--url", metavar="URL", default=default, help=f"a Redis or object store: redis://host:port/db or s3://bucket/prefix (${URL_ENV})")
+    parser.add_argument(
+        "--url",
+        metavar="URL",
+        default=default,
+        help=f"a Redis or object store: redis://host:port/db or s3://bucket/prefix (${URL_ENV})",
+    )
     parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS if suppress else False, help="JSON")
     parser.add_argument(
         "-v",

@@ -128,20 +128,6 @@ def redis_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ba
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One SeaweedFS server for the session; each test has a prefix of its own in its bucket."""
-    pytest.importorskip("obstore", reason="the s3 extra is not installed (pip install 'pkcache[s3]')")
-    from tests.s3server import SeaweedServer
-
-    server = SeaweedServer(tmp_path_factory.mktemp("seaweedfs"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @contextlib.contextmanager
 def s3_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     import obstore

@@ -11,7 +11,7 @@ so the digests are verified as the parts arrive.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from ..._errors import StoreError
@@ -109,11 +109,9 @@ class ObjectBucket:
         return self._store.lock(names.key_lock(self._namespace, self._version, key))
 
 
-def _parts(views: list[memoryview]) -> Iterator[memoryview]:
+def _parts(views: list[memoryview]) -> list[memoryview]:
     """The segments in pieces of at most PART bytes, without copying them."""
-    for view in views:
-        for start in range(0, view.nbytes, PART):
-            yield view[start : start + PART]
+    return [view[start : start + PART] for view in views for start in range(0, view.nbytes, PART)]
 
 
 def _download(client: Client, got: Any, view: memoryview) -> Arriving:
