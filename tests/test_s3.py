@@ -22,6 +22,7 @@ import pytest
 
 import pkcache
 from pkcache._errors import InvalidOptionError
+from pkcache._housekeeping.pruning import TEMP_GRACE
 from tests.helpers import python_path, run_python, wait_for
 
 obstore = pytest.importorskip("obstore", reason="the s3 extra is not installed (pip install 'pkcache[s3]')")
@@ -317,8 +318,11 @@ def test_a_300mb_result_round_trips_in_parts_with_little_extra_memory(
         assert extra < run["size_mb"] / 3, (stored, loaded)  # never held twice: parts in flight only
 
 
-def test_a_writer_killed_mid_upload_leaves_no_entry(tmp_path: Path, s3_server: Any, url: str, raw: Any) -> None:
-    env = host_env(tmp_path, s3_server, url, "host-a")
+def test_a_writer_killed_mid_upload_leaves_no_entry_and_prune_aborts_its_upload(
+    tmp_path: Path, s3_server: Any, url: str, raw: Any
+) -> None:
+    leased = f"{url}&lease=1"
+    env = host_env(tmp_path, s3_server, leased, "host-a")
     code = textwrap.dedent(
         """
         import os
@@ -327,7 +331,7 @@ def test_a_writer_killed_mid_upload_leaves_no_entry(tmp_path: Path, s3_server: A
         import pkcache
 
         real_put = obstore.put
-        def put(store, path, data, **options):  # signals the test once the upload is under way
+        def put(store, path, data, **options):  # tells the test once the upload is under way
             if options.get("use_multipart"):
                 whole = data
                 def parts():
@@ -353,6 +357,17 @@ def test_a_writer_killed_mid_upload_leaves_no_entry(tmp_path: Path, s3_server: A
         writer.send_signal(signal.SIGKILL)
         writer.wait(timeout=10)
     assert entry_paths(raw) == []  # the parts sent are invisible: no entry, whole or partial
+    cache = pkcache.Cache(leased)
+    assert cache.prune().temp_files == 0  # too young to tell from a live writer's
+    # Dead for sure once older than the grace and its writer's lock has not been renewed
+    # for two leases: then prune aborts it, and the server lets go of its parts.
+    deadline = time.monotonic() + TEMP_GRACE + 30
+    removed = 0
+    while not removed and time.monotonic() < deadline:
+        time.sleep(2)
+        removed = cache.prune().temp_files
+    assert removed == 1
+    assert list(cache.store.temp_files()) == []
 
 
 # -- URLs and the optional dependency ------------------------------------------------------------
@@ -413,3 +428,27 @@ def test_the_url_shows_no_secret_and_reopens_in_a_worker(url: str) -> None:
 
     again = pickle.loads(pickle.dumps(cache))
     assert again.location == cache.location
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "signature"),
+    [  # AWS's published Signature Version 4 examples for S3 (GET bucket lifecycle, list objects)
+        ("/", "lifecycle=", "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543"),
+        ("/", "max-keys=2&prefix=J", "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"),
+    ],
+)
+def test_requests_pkcache_signs_itself_match_aws_examples(path: str, query: str, signature: str) -> None:
+    import datetime as dt
+
+    from pkcache._store.s3.uploads import sign
+
+    headers = sign(
+        "GET",
+        "examplebucket.s3.amazonaws.com",
+        path,
+        query,
+        region="us-east-1",
+        credentials=("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", None),
+        now=dt.datetime(2013, 5, 24, tzinfo=dt.timezone.utc),
+    )
+    assert headers["Authorization"].endswith(f"Signature={signature}")

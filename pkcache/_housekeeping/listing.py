@@ -66,11 +66,12 @@ def _seconds(value: object) -> float | None:
 
 def recorded_limits(record: dict[str, Any], where: str) -> Limits:
     """The limits a manifest or configuration records; any unusable value is ignored, with a warning."""
+    policy = record.get("policy")
     limits = Limits(
         _count(record.get("max_size")),
         _count(record.get("max_entries")),
         _seconds(record.get("ttl")),
-        record["policy"] if record.get("policy") in POLICIES else "lru",
+        policy if isinstance(policy, str) and policy in POLICIES else "lru",  # a list is unhashable
     )
     for field, kept in zip(("max_size", "max_entries", "ttl", "policy"), limits, strict=True):
         if record.get(field) is not None and record.get(field) != kept:

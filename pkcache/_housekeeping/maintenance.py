@@ -11,7 +11,7 @@ from .._reports import VerifyReport
 from .._store.protocol import EntryStat, OwnsItsPlace, Store
 from . import listing as _listing
 from .listing import recorded_limits
-from .pruning import PruneReport, candidates, plan, prune
+from .pruning import PruneReport, candidates, plan, prune, temp_files_only
 
 if TYPE_CHECKING:
     from .._codec import Signer
@@ -67,10 +67,14 @@ def prune_all(
         if progress is not None:
             progress("pruning functions", done, len(found))
         limits = given if given is not None and named else recorded_limits(function.manifest, function.namespace)
-        report = report.plus(run(store, function.namespace, limits))
-    if not named and (directory.bounded or directory.ttl is not None):
-        report = report.plus(run(store, None, directory))
-    return report
+        # Temp files once, store-wide, unless pruning named functions: a writer killed
+        # before its first entry left them where no function is listed yet.
+        report = report.plus(run(store, function.namespace, limits, temps=named))
+    if named:
+        return report
+    if directory.bounded or directory.ttl is not None:
+        return report.plus(run(store, None, directory))
+    return report.plus(temp_files_only(store, dry_run=dry_run))
 
 
 def verify(store: Store, signer: Signer, warnings: list[str], progress: Progress | None) -> VerifyReport:

@@ -36,12 +36,18 @@ class PruneReport(NamedTuple):
 
 def candidates(store: Store, namespaces: list[str], *, now: float, max_age: float | None) -> Iterator[Candidate]:
     """Yield every entry of ``namespaces`` with its usage, staleness and expiry."""
-    for namespace in namespaces:
+    listed = [entry for namespace in namespaces for entry in store.entries(namespace)]
+    if isinstance(store, CoarseTimes):  # the order of eviction needs times finer than a second
+        listed = store.exact_times(listed)
+    by_namespace: dict[str, list[EntryStat]] = {}
+    for entry in listed:
+        by_namespace.setdefault(entry.namespace, []).append(entry)
+    for namespace, entries in by_namespace.items():
         manifest = store.read_manifest(namespace) or {}
         current = manifest.get("current_version")
         ttl = max_age if max_age is not None else recorded_limits(manifest, namespace).ttl
         usage = store.read_usage(namespace)
-        for entry in _listed(store, namespace):
+        for entry in entries:
             hits, last_read = usage.keys.get(entry.key, (0, 0.0))
             yield Candidate(
                 entry,
@@ -52,27 +58,31 @@ def candidates(store: Store, namespaces: list[str], *, now: float, max_age: floa
             )
 
 
-def _listed(store: Store, namespace: str) -> Iterator[EntryStat]:
-    if isinstance(store, CoarseTimes):  # the order of eviction needs times finer than a second
-        return iter(store.exact_times(list(store.entries(namespace))))
-    return store.entries(namespace)
+def temp_files_only(store: Store, *, dry_run: bool) -> PruneReport:
+    """Dead writers' temp files anywhere in the store, those of namespaces nothing lists included."""
+    if dry_run:
+        old = time.time() - TEMP_GRACE
+        return PruneReport(0, 0, sum(t.modified < old for t in _temp_files(store, None)))
+    return PruneReport(0, 0, _remove_dead_temp_files(store, None))
 
 
 def _any_ttl(store: Store, namespaces: list[str]) -> bool:
     return any(recorded_limits(store.read_manifest(ns) or {}, ns).ttl for ns in namespaces)
 
 
-def _temp_files(store: Store, namespace: str) -> Iterator[TempFile]:
+def _temp_files(store: Store, namespace: str | None) -> Iterator[TempFile]:
     return store.temp_files(namespace) if isinstance(store, LeavesTempFiles) else iter(())
 
 
-def _remove_dead_temp_files(store: Store, namespace: str) -> int:
+def _remove_dead_temp_files(store: Store, namespace: str | None) -> int:
+    # Of a namespace, or (None) of the whole store: writers that died before their first
+    # entry left files (uploads) in namespaces that are listed nowhere else.
     if not isinstance(store, LeavesTempFiles):
         return 0  # a store whose writes leave nothing half-written behind
     return sum(store.remove_dead_temp_file(temp, TEMP_GRACE) for temp in store.temp_files(namespace))
 
 
-def plan(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
+def plan(store: Store, namespace: str | None, limits: Limits, *, temps: bool = True) -> PruneReport:
     """What ``prune`` with the same arguments would remove now; touches nothing."""
     namespaces = [namespace] if namespace is not None else store.namespaces()
     victims: list[Candidate] = []
@@ -81,18 +91,19 @@ def plan(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
         policy = POLICIES[limits.policy]
         victims = select_victims(found, policy, max_entries=limits.max_entries, max_size=limits.max_size)
     old = time.time() - TEMP_GRACE
-    temps = sum(t.modified < old for ns in namespaces for t in _temp_files(store, ns))
+    dead = sum(t.modified < old for t in _temp_files(store, namespace)) if temps else 0
     size = sum(v.entry.size for v in victims)
-    return PruneReport(len(victims), size, temps, tuple(v.entry.location for v in victims))
+    return PruneReport(len(victims), size, dead, tuple(v.entry.location for v in victims))
 
 
-def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
+def prune(store: Store, namespace: str | None, limits: Limits, *, temps: bool = True) -> PruneReport:
     """Remove expired entries, then evict by policy until ``limits`` hold; clean dead writers' temp files.
 
     ``namespace`` None prunes the whole store as one pool. One process prunes a scope at a
     time; a reader that already opened an entry keeps reading it (POSIX unlink semantics).
+    ``temps`` False leaves temp files to a later pass over a wider scope.
     """
-    temps = 0
+    dead = 0
     lock = store.prune_lock(namespace)
     try:
         acquired = lock.acquire(_PRUNE_LOCK_TIMEOUT)
@@ -109,8 +120,7 @@ def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
             # every key's tally as listing the entries to drop old ones would cost a scan.
             for ns in namespaces:
                 store.compact_usage(ns, None)
-                temps += _remove_dead_temp_files(store, ns)
-            return PruneReport(0, 0, temps)
+            return PruneReport(0, 0, _remove_dead_temp_files(store, namespace) if temps else 0)
         since = store.totals(namespace)
         found = list(candidates(store, namespaces, now=time.time(), max_age=limits.ttl))
         policy = POLICIES[limits.policy]
@@ -122,10 +132,11 @@ def prune(store: Store, namespace: str | None, limits: Limits) -> PruneReport:
         gone = {v.entry.key for v in victims}
         for ns in namespaces:
             store.compact_usage(ns, {c.entry.key for c in found if c.entry.namespace == ns and c.entry.key not in gone})
-            temps += _remove_dead_temp_files(store, ns)
+        if temps:
+            dead = _remove_dead_temp_files(store, namespace)
     finally:
         lock.release()
-    report = PruneReport(removed, size, temps, tuple(v.entry.location for v in victims))
+    report = PruneReport(removed, size, dead, tuple(v.entry.location for v in victims))
     if report.removed or report.temp_files:
         logger.info(
             "pruned %s: %d entries (%d bytes), %d dead temp files",

@@ -57,15 +57,19 @@ class Leases:
         return self._conditional
 
     def _probe(self) -> bool:
+        """Both conditions locks use must be honoured: a create refused, a stale version refused."""
         path = f"{names.PROBE}/{secrets.token_hex(8)}"
         try:
-            self.client.put(path, b"probe", mode="create")
-            try:
-                self.client.put(path, b"probe", mode="create")
-            except Refused:
-                return True
-            return False  # the second create succeeded: the condition was ignored
-        except Unsupported:
+            written = self.client.put(path, b"probe 1", mode="create")
+            for mode in ("create", {"e_tag": '"not-the-version"'}):
+                try:
+                    self.client.put(path, b"probe 2", mode=mode)
+                except Refused:
+                    continue
+                return False  # the write went through: the condition was ignored
+            self.client.put(path, b"probe 3", mode={"e_tag": written["e_tag"]})
+            return True
+        except (Unsupported, *Refused):  # refused outright, or the right version refused
             return False
         finally:
             try:
@@ -112,6 +116,7 @@ class ObjectLock(BaseLock):
         self._held = False
         self._seen: tuple[str, float] | None = None  # another holder's version, and since when
         self._guard = threading.Lock()  # a renewal and the release never overlap
+        self._written_at = 0.0  # when this holder last wrote the lock (monotonic)
 
     def _body(self) -> bytes:
         return f"pkcache lock {self._token} {next(_counter)}".encode()
@@ -128,6 +133,7 @@ class ObjectLock(BaseLock):
 
     def _took(self, written: dict[str, Any]) -> bool:
         self._etag = written.get("e_tag")
+        self._written_at = time.monotonic()
         self._held = True
         self._seen = None
         self._leases.hold(self)
@@ -149,7 +155,7 @@ class ObjectLock(BaseLock):
             return False
         try:
             written = self._client.put(self.path, self._body(), mode={"e_tag": etag})
-        except (*Refused, FileNotFoundError):  # renewed, released or taken by another waiter
+        except (*Refused, FileNotFoundError, Unsupported):  # renewed, released or taken by another waiter
             return False
         logger.info("took over the lock %s from a holder whose lease ran out", self.path)
         return self._took(written)
@@ -167,10 +173,11 @@ class ObjectLock(BaseLock):
                 self._etag = None
                 self._leases.drop(self)
                 return
-            except StoreError as exc:  # the server is away: the lease may run out
+            except (StoreError, Unsupported) as exc:  # the server is away: the lease may run out
                 logger.debug("cannot renew the lock %s: %s", self.path, exc)
                 return
             self._etag = written.get("e_tag")
+            self._written_at = time.monotonic()
 
     def release(self) -> None:
         if not self._held:
@@ -182,8 +189,12 @@ class ObjectLock(BaseLock):
             if etag is None:
                 return
             try:
-                meta = self._client.head(self.path)
-                if meta is not None and meta.get("e_tag") == etag:
-                    self._client.delete(self.path)
+                # Written within half a lease, the lock is still this holder's: nobody
+                # can have taken it over. Later, look first (one more round trip).
+                if time.monotonic() - self._written_at >= self._leases.lease / 2:
+                    meta = self._client.head(self.path)
+                    if meta is None or meta.get("e_tag") != etag:
+                        return
+                self._client.delete(self.path)
             except StoreError as exc:  # the lease runs out by itself
                 logger.debug("cannot release the lock %s: %s", self.path, exc)

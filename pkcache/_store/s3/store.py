@@ -10,20 +10,22 @@ callers already treat those as "recompute, warn, carry on".
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..._errors import InvalidOptionError
+from ..._errors import InvalidOptionError, StoreError
 from ..._log import logger
-from ..protocol import EntryStat
+from ..protocol import EntryStat, TempFile
 from ..usage import Usage
 from . import names
 from .bucket import ObjectBucket
 from .client import Client, Url
 from .lock import Leases, ObjectLock
 from .records import Records
+from .uploads import Upload, Uploads
 
 DEFAULT_LEASE = 30.0
 _BATCH = 1000  # objects per bulk delete
@@ -43,6 +45,8 @@ class S3Store:
         self.client = Client(parsed, self.location)
         self.records = Records(self.client)
         self._leases = Leases(self.client, _lease(parsed.lease))
+        self._prefix = parsed.prefix
+        self._uploads = Uploads(parsed.bucket, parsed.endpoint, parsed.region, self.location)
 
     def entry_location(self, namespace: str, version: str, key: str) -> str:
         """An entry's location as messages and listings show it."""
@@ -170,18 +174,52 @@ class S3Store:
 
     def remove_namespace(self, namespace: str) -> tuple[int, int]:
         removed = (0, 0)
+        gone: set[str] = set()
         # Until the listing is empty: a writer racing with this either lands before (and
-        # is removed) or after (and its entry stays).
+        # is removed) or after (and its entry stays). A server whose listings lag may
+        # list what is gone: only entries not removed yet count as new.
         while True:
-            found = list(self.entries(namespace))
+            found = [e for e in self.entries(namespace) if e.location not in gone]
             if not found:
                 break
             removed = _plus(removed, self.remove_entries(found))
+            gone.update(e.location for e in found)
         records = [names.manifest(namespace), names.usage_summary(namespace), names.sweep(namespace)]
         records += [o["path"] for o in self.client.listing(names.usage_records(namespace))]
         self.client.delete(records)
         self.records.forget_totals()
         return removed
+
+    # -- writers' leftovers: incomplete multipart uploads ------------------------------------
+
+    def temp_files(self, namespace: str | None = None) -> Iterator[TempFile]:
+        """Incomplete uploads of entries (a dead writer's, or a live one's still under way)."""
+        if self._uploads.credentials() is None:
+            logger.debug("no AWS credentials in the environment: incomplete uploads are left to lifecycle rules")
+            return
+        scope = names.entries(namespace) if namespace is not None else "e"
+        try:
+            for upload in self._uploads.list(f"{self._prefix}/{scope}/"):
+                yield TempFile(f"{upload.key}?uploadId={upload.upload_id}", 0, upload.initiated)
+        except StoreError as exc:  # a server without the request: its lifecycle rules clean up
+            logger.warning("cannot list incomplete uploads: %s", exc)
+
+    def remove_dead_temp_file(self, temp: TempFile, grace: float) -> bool:
+        """Abort an upload older than ``grace`` s unless its writer still holds the key's lock."""
+        if time.time() - temp.modified < grace:
+            return False
+        key, _, upload_id = temp.location.partition("?uploadId=")
+        parsed = names.parse_entry(key.removeprefix(f"{self._prefix}/"))
+        if parsed is not None:
+            lock = self.client.head(names.key_lock(*parsed))
+            if lock is not None and time.time() - lock["last_modified"].timestamp() < 2 * self._leases.lease + grace:
+                return False  # renewed within a lease or two: its writer is alive
+        try:
+            self._uploads.abort(Upload(key, upload_id, temp.modified))
+        except StoreError as exc:  # the next prune tries again
+            logger.warning("cannot abort the incomplete upload %s: %s", temp.location, exc)
+            return False
+        return True
 
     def close(self) -> None:
         """Stop renewing leases; the client's connections are pooled by obstore."""
