@@ -1,4 +1,4 @@
-"""The object store beside Redis, the local directory store and a plain obstore decorator, in one run.
+"""The object store beside Redis, the local directory store and a plain boto3 decorator, in one run.
 
 Usage: python benchmarks/objectstore.py [--quick]
 
@@ -46,21 +46,6 @@ def big(seed: int) -> Any:
     return np.full(100 << 17, float(seed))  # 100 MB of float64 (BIG_MB)
 
 
-def raw_store(server: SeaweedServer, prefix: str) -> Any:
-    from obstore.store import S3Store
-
-    env = server.env()
-    return S3Store(
-        BUCKET,
-        prefix=prefix,
-        endpoint=server.endpoint,
-        access_key_id=env["AWS_ACCESS_KEY_ID"],
-        secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region=env["AWS_REGION"],
-        client_options={"allow_http": True},
-    )
-
-
 def make(store: str, where: dict[str, str], server: SeaweedServer, func: Callable[..., Any]) -> Callable[..., Any]:
     import pkcache
 
@@ -70,18 +55,17 @@ def make(store: str, where: dict[str, str], server: SeaweedServer, func: Callabl
         return pkcache.Cache(where["redis"]).cached(func)
     if store == "pkcache-local":
         return pkcache.Cache(where["directory"]).cached(func)
-    import obstore
-
-    client = raw_store(server, where["prefix"] + "-plain")
+    client = server.client()
+    prefix = where["prefix"] + "-plain/"
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = hashlib.md5(pickle.dumps((func.__qualname__, args, kwargs))).hexdigest()
+        key = prefix + hashlib.md5(pickle.dumps((func.__qualname__, args, kwargs))).hexdigest()
         try:
-            return pickle.loads(obstore.get(client, key).bytes())
-        except FileNotFoundError:
+            return pickle.loads(client.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+        except client.exceptions.NoSuchKey:
             value = func(*args, **kwargs)
-            obstore.put(client, key, pickle.dumps(value, protocol=5))
+            client.put_object(Bucket=BUCKET, Key=key, Body=pickle.dumps(value, protocol=5))
             return value
 
     return wrapper
@@ -97,33 +81,37 @@ def big_miss(cached: Callable[..., Any], repeat: int) -> float:
     return timed(lambda: cached(next(seeds)), repeat) * 1e3
 
 
+def raw_get_once(client: Any, path: str) -> bytes:
+    """The request and the whole body: what a hit cannot do without."""
+    data: bytes = client.get_object(Bucket=BUCKET, Key=path)["Body"].read()
+    return data
+
+
 def raw_get(server: SeaweedServer, prefix: str, repeat: int) -> tuple[float, float]:
     """Medians (ms) of the raw client's get of the stored 100 MB entry, and of pkcache's hit on it."""
-    import obstore
-
     import pkcache
 
     cached = pkcache.Cache(server.url(prefix)).cached(big)
     cached(1)
-    client = raw_store(server, prefix)
-    [path] = [m["path"] for page in obstore.list(client, "e") for m in page]
+    client = server.client()
+    [path] = [o["Key"] for o in client.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}/e/")["Contents"]]
     raw, hit = [], []
     for _ in range(repeat):  # alternating, so both see the same server and machine state
-        raw.append(timed(lambda: obstore.get(client, path).bytes(), 1) * 1e3)
+        raw.append(timed(functools.partial(raw_get_once, client, path), 1) * 1e3)
         hit.append(timed(lambda: cached(1), 1) * 1e3)
     return statistics.median(raw), statistics.median(hit)
 
 
 def empty(server: SeaweedServer, where: dict[str, str], port: int) -> None:
     """Remove what one run stored, so that the next starts cold and the disk does not fill."""
-    import obstore
     import redis
 
+    client = server.client()
     for prefix in (where["prefix"], where["prefix"] + "-plain"):
-        client = raw_store(server, prefix)
-        paths = [m["path"] for page in obstore.list(client) for m in page]
-        if paths:
-            obstore.delete(client, paths)
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix + "/"):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=BUCKET, Delete={"Objects": keys})
     with redis.Redis(port=port) as flush:
         flush.flushdb()
     shutil.rmtree(where["directory"], ignore_errors=True)

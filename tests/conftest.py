@@ -39,7 +39,7 @@ def cache(cache_dir: Path) -> pkcache.Cache:
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One SeaweedFS server for the session; each test has a prefix of its own in its bucket."""
-    pytest.importorskip("obstore", reason="the s3 extra is not installed (pip install 'pkcache[s3]')")
+    pytest.importorskip("boto3", reason="the s3 extra is not installed (pip install 'pkcache[s3]')")
     from tests.s3server import SeaweedServer
 
     server = SeaweedServer(tmp_path_factory.mktemp("seaweedfs"))

@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,22 +100,27 @@ class SeaweedServer:
             return False
         return self._make_bucket()
 
-    def _make_bucket(self) -> bool:
-        import obstore
-        from obstore.store import S3Store
+    def client(self) -> Any:
+        """A boto3 client of this server, as another user of the bucket would have."""
+        import boto3
+        from botocore.config import Config
 
         env = self.env()
-        store = S3Store(
-            BUCKET,
-            endpoint=self.endpoint,
-            access_key_id=env["AWS_ACCESS_KEY_ID"],
-            secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            region=env["AWS_REGION"],
-            client_options={"allow_http": True},
-            retry_config={"max_retries": 0},
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name=env["AWS_REGION"],
+            config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10),
         )
+
+    def _make_bucket(self) -> bool:
+        client = self.client()
         try:
-            obstore.put(store, "ready", b"")
+            if BUCKET not in [b["Name"] for b in client.list_buckets().get("Buckets", [])]:
+                client.create_bucket(Bucket=BUCKET)
+            client.put_object(Bucket=BUCKET, Key="ready", Body=b"")
         except Exception:  # noqa: BLE001 - any failure: not ready yet (the volume server is starting)
             return False
         return True

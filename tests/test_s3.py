@@ -24,8 +24,9 @@ import pkcache
 from pkcache._errors import InvalidOptionError
 from pkcache._housekeeping.pruning import TEMP_GRACE
 from tests.helpers import python_path, run_python, wait_for
+from tests.s3server import BUCKET
 
-obstore = pytest.importorskip("obstore", reason="the s3 extra is not installed (pip install 'pkcache[s3]')")
+pytest.importorskip("boto3", reason="the s3 extra is not installed (pip install 'pkcache[s3]')")
 
 SECRET = "team-secret-for-s3-tests"
 
@@ -39,26 +40,31 @@ def url(s3_server: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     return str(s3_server.url(f"t-{uuid.uuid4().hex[:12]}"))
 
 
-@pytest.fixture
-def raw(s3_server: Any, url: str) -> Any:
+class Raw:
     """The bucket under the test's prefix, as another S3 client sees it."""
-    from obstore.store import S3Store
 
-    env = s3_server.env()
-    prefix = url.split("?", maxsplit=1)[0].rsplit("/", 1)[-1]
-    return S3Store(
-        "pkcache-tests",
-        prefix=prefix,
-        endpoint=s3_server.endpoint,
-        access_key_id=env["AWS_ACCESS_KEY_ID"],
-        secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region=env["AWS_REGION"],
-        client_options={"allow_http": True},
-    )
+    def __init__(self, client: Any, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+
+    def keys(self, under: str = "") -> list[str]:
+        found = self.client.list_objects_v2(Bucket=BUCKET, Prefix=f"{self.prefix}/{under}").get("Contents", [])
+        return sorted(o["Key"] for o in found)
+
+    def uploads(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.client.list_multipart_uploads(Bucket=BUCKET, Prefix=f"{self.prefix}/").get(
+            "Uploads", []
+        )
+        return found
 
 
-def entry_paths(raw: Any) -> list[str]:
-    return sorted(m["path"] for page in obstore.list(raw, "e") for m in page)
+@pytest.fixture
+def raw(s3_server: Any, url: str) -> Raw:
+    return Raw(s3_server.client(), url.split("?", maxsplit=1)[0].rsplit("/", 1)[-1])
+
+
+def entry_paths(raw: Raw) -> list[str]:
+    return raw.keys("e/")
 
 
 HOST_MODULE = textwrap.dedent(
@@ -243,7 +249,8 @@ def test_the_server_killed_and_restarted_under_a_running_caller(
         s3_server.stop(signal.SIGKILL)  # mid-run, with no warning
         wait_for_calls(100)  # still answering, by computing
         s3_server.start()  # same ports, same data
-        obstore.delete(raw, entry_paths(raw))  # so that entries seen next were stored after the restart
+        # So that the entries seen next were stored after the restart:
+        raw.client.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in entry_paths(raw)]})
         deadline = time.monotonic() + 90
         while len(entry_paths(raw)) < 20:  # the caller is storing again
             assert time.monotonic() < deadline, "caching did not resume"
@@ -307,7 +314,7 @@ def test_a_300mb_result_round_trips_in_parts_with_little_extra_memory(
     assert stored["hit"] == 0
     assert stored["ok"]
     [path] = entry_paths(raw)
-    assert obstore.head(raw, path)["size"] > 300 << 20
+    assert raw.client.head_object(Bucket=BUCKET, Key=path)["ContentLength"] > 300 << 20
     loaded = json.loads(run_python(BIG, env=host_env(tmp_path, s3_server, url, "host-b"), timeout=300))
     assert loaded["hit"] == 1
     assert loaded["ok"]
@@ -319,40 +326,33 @@ def test_a_300mb_result_round_trips_in_parts_with_little_extra_memory(
 
 
 def test_a_writer_killed_mid_upload_leaves_no_entry_and_prune_aborts_its_upload(
-    tmp_path: Path, s3_server: Any, url: str, raw: Any
+    tmp_path: Path, s3_server: Any, url: str, raw: Raw
 ) -> None:
     leased = f"{url}&lease=1"
-    env = host_env(tmp_path, s3_server, leased, "host-a")
     code = textwrap.dedent(
         """
-        import os
         import numpy as np
-        import obstore
         import pkcache
-
-        real_put = obstore.put
-        def put(store, path, data, **options):  # tells the test once the upload is under way
-            if options.get("use_multipart"):
-                whole = data
-                def parts():
-                    for i, part in enumerate(whole):
-                        if i == 3:
-                            open(os.environ["RUNS_FILE"] + ".uploading", "w").close()
-                        yield part
-                data = parts()
-            return real_put(store, path, data, **options)
-        obstore.put = put
 
         @pkcache.cached
         def big():
-            return np.ones(200 << 18, dtype=np.float32)
+            return np.ones(400 << 18, dtype=np.float32)  # 400 MB: seconds to upload
 
         big()
         """
     )
-    writer = subprocess.Popen([sys.executable, "-c", code], env=env)
+    writer = subprocess.Popen([sys.executable, "-c", code], env=host_env(tmp_path, s3_server, leased, "host-a"))
     try:
-        wait_for(tmp_path / "runs.txt.uploading", timeout=120)
+        deadline = time.monotonic() + 120
+        while not raw.uploads():  # the writer has begun its multipart upload
+            assert writer.poll() is None, "the writer ended before uploading"
+            assert time.monotonic() < deadline, "no upload began"
+            time.sleep(0.02)
+        [upload] = raw.uploads()
+        parts = {"Bucket": BUCKET, "Key": upload["Key"], "UploadId": upload["UploadId"]}
+        while not raw.client.list_parts(**parts).get("Parts"):  # and sent a part of it
+            assert time.monotonic() < deadline, "no part was sent"
+            time.sleep(0.02)
     finally:
         writer.send_signal(signal.SIGKILL)
         writer.wait(timeout=10)
@@ -367,7 +367,7 @@ def test_a_writer_killed_mid_upload_leaves_no_entry_and_prune_aborts_its_upload(
         time.sleep(2)
         removed = cache.prune().temp_files
     assert removed == 1
-    assert list(cache.store.temp_files()) == []
+    assert raw.uploads() == []
 
 
 # -- URLs and the optional dependency ------------------------------------------------------------
@@ -377,7 +377,7 @@ def test_without_the_extra_an_s3_url_names_it() -> None:
     out = run_python(
         """
         import sys
-        sys.modules["obstore"] = None  # as if obstore were not installed
+        sys.modules["boto3"] = None  # as if boto3 were not installed
         import pkcache
         try:
             pkcache.cached(store="s3://bucket/prefix")
@@ -389,7 +389,7 @@ def test_without_the_extra_an_s3_url_names_it() -> None:
     assert "pip install 'pkcache[s3]'" in out
 
 
-def test_obstore_is_imported_only_for_an_s3_url(tmp_path: Path) -> None:
+def test_boto3_is_imported_only_for_an_s3_url(tmp_path: Path) -> None:
     out = run_python(
         f"""
         import sys
@@ -398,9 +398,9 @@ def test_obstore_is_imported_only_for_an_s3_url(tmp_path: Path) -> None:
         def double(x):
             return 2 * x
         double(2); double(2)
-        print("obstore" in sys.modules)
+        print("boto3" in sys.modules)
         pkcache.cached(store="s3://bucket/prefix?endpoint=http://127.0.0.1:1")
-        print("obstore" in sys.modules)
+        print("boto3" in sys.modules)
         """
     )
     assert out.split() == ["False", "True"]
@@ -430,25 +430,33 @@ def test_the_url_shows_no_secret_and_reopens_in_a_worker(url: str) -> None:
     assert again.location == cache.location
 
 
-@pytest.mark.parametrize(
-    ("path", "query", "signature"),
-    [  # AWS's published Signature Version 4 examples for S3 (GET bucket lifecycle, list objects)
-        ("/", "lifecycle=", "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543"),
-        ("/", "max-keys=2&prefix=J", "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"),
-    ],
-)
-def test_requests_pkcache_signs_itself_match_aws_examples(path: str, query: str, signature: str) -> None:
-    import datetime as dt
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_pool_workers_share_the_bucket_after_the_parent_used_it(
+    tmp_path: Path, s3_server: Any, url: str, method: str
+) -> None:
+    # Forked after the parent's client has connected: the child gets a client of its own.
+    code = textwrap.dedent(
+        f"""
+        import multiprocessing
+        from host_mod import features
 
-    from pkcache._store.s3.uploads import sign
+        def work(k):
+            return features({{'k': k}}, ['t'])['n']
 
-    headers = sign(
-        "GET",
-        "examplebucket.s3.amazonaws.com",
-        path,
-        query,
-        region="us-east-1",
-        credentials=("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", None),
-        now=dt.datetime(2013, 5, 24, tzinfo=dt.timezone.utc),
+        if __name__ == "__main__":
+            assert work(0) == 0  # the parent connects and stores first
+            with multiprocessing.get_context({method!r}).Pool(2) as pool:
+                assert pool.map(work, range(6)) == list(range(6))
+            assert [work(k) for k in range(6)] == list(range(6))
+            print(features.cache_info().hits)
+        """
     )
-    assert headers["Authorization"].endswith(f"Signature={signature}")
+    script = tmp_path / "pool_main.py"
+    script.write_text(code)
+    env = host_env(tmp_path, s3_server, url, "host-a")
+    result = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.split()[-1]) == 6  # every result the workers stored is a hit here
+    assert sorted(int(line.split()[1]) for line in runs(tmp_path)) == list(range(6))  # each body once

@@ -44,10 +44,10 @@ def open_store(location: str | Path) -> Store:
         try:
             from .s3.store import S3Store
         except ModuleNotFoundError as exc:
-            if exc.name != "obstore":
+            if exc.name not in ("boto3", "botocore"):
                 raise
             raise MissingDependencyError(
-                "an object-store cache needs the obstore package, which is not installed: pip install 'pkcache[s3]'"
+                "an object-store cache needs the boto3 package, which is not installed: pip install 'pkcache[s3]'"
             ) from exc
         return S3Store(location)
     if is_url(location):

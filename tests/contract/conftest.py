@@ -130,31 +130,24 @@ def redis_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ba
 
 @contextlib.contextmanager
 def s3_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    import obstore
-    from obstore.store import S3Store
-
     server = request.getfixturevalue("s3_server")
+    from tests.s3server import BUCKET
+
     prefix = f"t-{uuid.uuid4().hex[:12]}"
     url = server.url(prefix)
     env = server.env()
-    raw = S3Store(
-        "pkcache-tests",
-        prefix=prefix,
-        endpoint=server.endpoint,
-        access_key_id=env["AWS_ACCESS_KEY_ID"],
-        secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region=env["AWS_REGION"],
-        client_options={"allow_http": True},
-    )
+    raw = server.client()
 
     def read_entry(namespace: str, version: str, key: str) -> bytes | None:
         try:
-            return bytes(obstore.get(raw, f"e/{namespace}/{version}/{key}").bytes())
-        except FileNotFoundError:
+            reply = raw.get_object(Bucket=BUCKET, Key=f"{prefix}/e/{namespace}/{version}/{key}")
+        except raw.exceptions.NoSuchKey:
             return None
+        data: bytes = reply["Body"].read()
+        return data
 
     def write_entry(namespace: str, version: str, key: str, data: bytes) -> None:
-        obstore.put(raw, f"e/{namespace}/{version}/{key}", data)
+        raw.put_object(Bucket=BUCKET, Key=f"{prefix}/e/{namespace}/{version}/{key}", Body=data)
 
     @contextlib.contextmanager
     def unavailable() -> Iterator[None]:
@@ -172,7 +165,7 @@ def s3_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backe
         read_entry,
         write_entry,
         unavailable,
-        {"server": server, "store": raw},
+        {"server": server, "client": raw, "prefix": prefix},
     )
 
 

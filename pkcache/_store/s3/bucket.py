@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
-from ..._errors import StoreError
 from ..arriving import Arriving
 from ..buffers import Buffer, Stored
 from ..memory import allocate
 from . import names
-from .client import Client
+from .client import Client, Got
 from .lock import ObjectLock
 
 LARGE = 1 << 16  # entries this large stream into fresh memory, writable and aligned as from a file
 PART = 8 << 20  # multipart part size: S3 wants >= 5 MiB; larger parts cost memory in flight
 CONCURRENT_PARTS = 4  # parts uploading at once: at most this many PART copies in memory
-_CHUNK = 4 << 20  # the smallest piece a download hands over at a time
+_CHUNK = 1 << 20  # a download reports progress every this many bytes
 
 
 class Objects(Protocol):
@@ -61,18 +60,16 @@ class ObjectBucket:
             got = self._client.get(self._path(key))
         except FileNotFoundError:
             return None
-        size = int(got.meta["size"])
-        if size < LARGE:
-            return bytes(self._client.run(lambda _store: got.bytes()))
-        return _download(self._client, got, allocate(size))
+        if got.size < LARGE:
+            return got.read()
+        return _download(got, allocate(got.size))
 
     def read_prefix(self, key: str, size: int) -> tuple[Buffer, int] | None:
         try:
-            got = self._client.get(self._path(key), range=(0, size))
+            got = self._client.get(self._path(key), first=size)
         except FileNotFoundError:
             return None
-        total = int(got.meta["size"])
-        return bytes(self._client.run(lambda _store: got.bytes())), total
+        return got.read(), got.total
 
     def write(
         self, key: str, segments: Sequence[Buffer], *, created: float, durable: bool = False, ttl: float | None = None
@@ -83,19 +80,11 @@ class ObjectBucket:
         views = [memoryview(s).cast("B") for s in segments]
         size = sum(v.nbytes for v in views)
         # Listings give times to the second; eviction order needs the exact one.
-        attributes = {names.CREATED: repr(created)}
+        metadata = {names.CREATED: repr(created)}
         if size <= PART:
-            data = b"".join(views) if len(views) > 1 else views[0]
-            self._client.put(self._path(key), data, use_multipart=False, attributes=attributes)
+            self._client.put(self._path(key), b"".join(views), metadata=metadata)
         else:
-            self._client.put(
-                self._path(key),
-                _parts(views),
-                use_multipart=True,
-                chunk_size=PART,
-                max_concurrency=CONCURRENT_PARTS,
-                attributes=attributes,
-            )
+            self._client.upload(self._path(key), _parts(views), metadata=metadata, concurrency=CONCURRENT_PARTS)
         self._store.wrote(self._namespace, size)
 
     def delete(self, key: str) -> bool:
@@ -109,31 +98,35 @@ class ObjectBucket:
         return self._store.lock(names.key_lock(self._namespace, self._version, key))
 
 
-def _parts(views: list[memoryview]) -> list[memoryview]:
-    """The segments in pieces of at most PART bytes, without copying them."""
-    return [view[start : start + PART] for view in views for start in range(0, view.nbytes, PART)]
+def _parts(views: list[memoryview]) -> list[list[memoryview]]:
+    """The segments cut into parts of PART bytes (the last may be shorter), without copying.
+
+    A part may span segments: S3 refuses parts under 5 MiB but the last, and the first
+    segment (header and pickle stream) is often small.
+    """
+    parts: list[list[memoryview]] = [[]]
+    room = PART
+    for view in views:
+        rest = view
+        while rest.nbytes:
+            if not room:
+                parts.append([])
+                room = PART
+            piece, rest = rest[:room], rest[room:]
+            parts[-1].append(piece)
+            room -= piece.nbytes
+    return parts
 
 
-def _download(client: Client, got: Any, view: memoryview) -> Arriving:
+def _download(got: Got, view: memoryview) -> Arriving:
     """Fill ``view`` from a download on a new thread; the caller checks what is in meanwhile."""
     arriving = Arriving(view, 0)
 
     def run() -> None:
         error: OSError | None = None
-        done = 0
         try:
-            stream = got.stream(min_chunk_size=_CHUNK)
-            while done < len(view):
-                try:
-                    chunk = client.run(lambda _store: next(stream))
-                except StopIteration:
-                    break
-                count = min(len(chunk), len(view) - done)
-                view[done : done + count] = memoryview(chunk)[:count]
-                done += count
-                if not arriving.advance(done):
-                    break
-        except StoreError as exc:  # passed to the waiting caller, which treats it as any read error
+            got.read_into(view, arriving.advance, _CHUNK)
+        except OSError as exc:  # StoreError included: passed to the waiting caller, as any read error
             error = exc
         finally:
             arriving.end(error)

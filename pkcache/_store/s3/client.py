@@ -1,29 +1,31 @@
-"""A client of an S3-compatible server (through obstore) that fails fast, and as ``StoreError``.
+"""A client of an S3-compatible server (through boto3) that fails fast, and as ``StoreError``.
 
 The URL names the bucket and prefix; a few query options are pkcache's own::
 
     s3://BUCKET/PREFIX?endpoint=http://127.0.0.1:8333&region=us-east-1&lease=30
 
 Everything else (credentials, a default endpoint, region, profile) comes from the
-standard ``AWS_*`` environment variables, which obstore reads as the AWS tools do.
+standard AWS configuration, which boto3 reads as the AWS tools do. A forked child gets
+a client of its own (its parent's connections are the parent's).
 """
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-import obstore
-from obstore.exceptions import AlreadyExistsError, BaseError, NotSupportedError, PreconditionError
-from obstore.store import S3Store
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ..._errors import StoreError
-
-if TYPE_CHECKING:
-    from obstore.store import ClientConfig, RetryConfig, S3Config
+from ..._forks import in_child
+from ..._log import logger
 
 T = TypeVar("T")
 
@@ -32,13 +34,26 @@ _OWN_PARAMS = ("endpoint", "region", "lease")
 # After a connection failure, calls skip the server for this long (seconds).
 _RETRY_AFTER = 1.0
 # What a failed request may cost the caller, who has a function to run instead.
-_CONNECT_TIMEOUT = timedelta(seconds=5)
-_TIMEOUT = timedelta(seconds=60)
-_RETRIES: RetryConfig = {"max_retries": 2, "retry_timeout": timedelta(seconds=10)}
+_CONFIG = Config(
+    connect_timeout=5,
+    read_timeout=60,
+    retries={"max_attempts": 2, "mode": "standard"},
+    max_pool_connections=16,
+    # Checksums only where S3 requires them: S3-compatible servers differ on the rest.
+    request_checksum_calculation="when_required",
+    response_checksum_validation="when_required",
+)
+_NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchUpload"})
+_REFUSED = frozenset({"412", "PreconditionFailed", "409", "ConditionalRequestConflict"})
+_UNSUPPORTED = frozenset({"501", "NotImplemented"})
 
-# The conditional writes' refusals: the object exists, or is not the version named.
-Refused = (AlreadyExistsError, PreconditionError)
-Unsupported = NotSupportedError
+
+class Refused(Exception):
+    """A conditional write refused: the object exists, or is not the version named."""
+
+
+class Unsupported(Exception):
+    """The server does not support a request (a conditional write)."""
 
 
 class Url:
@@ -64,93 +79,236 @@ class Url:
         return f"{shown}?endpoint={self.endpoint}" if self.endpoint else shown
 
 
+class Got:
+    """An object being downloaded: its size and metadata, and its body to read."""
+
+    def __init__(self, client: Client, reply: dict[str, Any]) -> None:
+        self._client = client
+        self.size = int(reply.get("ContentLength", 0))
+        total = str(reply.get("ContentRange", "")).rpartition("/")[2]
+        self.total = int(total) if total.isdigit() else self.size  # of the whole object, for a range
+        self.metadata: dict[str, str] = reply.get("Metadata") or {}
+        self._body = reply["Body"]
+
+    def read(self) -> bytes:
+        data: bytes = self._client.call(self._body.read)
+        return data
+
+    def read_into(self, view: memoryview, progress: Callable[[int], bool], piece: int) -> None:
+        """Fill ``view`` in pieces, calling ``progress(bytes in)``; stops early when it returns False."""
+        done = 0
+        while done < len(view):
+            count = self._client.call(self._body.readinto, view[done : done + piece])
+            if not count:
+                break
+            done += count
+            if not progress(done):
+                break
+        self._body.close()
+
+
 class Client:
-    """obstore calls on one bucket and prefix; every failure but "not found" raises ``StoreError``."""
+    """S3 calls on one bucket and prefix; every failure but "not found" raises ``StoreError``."""
 
     def __init__(self, url: Url, location: str) -> None:
         self.location = location
-        config: S3Config = {}
-        if url.endpoint:
-            config["endpoint"] = url.endpoint
-        if url.region:
-            config["region"] = url.region
-        options: ClientConfig = {"connect_timeout": _CONNECT_TIMEOUT, "timeout": _TIMEOUT}
-        if (url.endpoint or "").startswith("http://"):
-            options["allow_http"] = True
-        self.store = S3Store(
-            url.bucket, prefix=url.prefix, config=config, client_options=options, retry_config=_RETRIES
-        )
+        self.bucket = url.bucket
+        self.prefix = url.prefix + "/"
+        self._endpoint = url.endpoint
+        self._region = url.region
+        self._guard = threading.Lock()
+        self._s3: Any = None
+        self._down_until = 0.0
+        _CLIENTS.add(self)
+
+    @property
+    def s3(self) -> Any:
+        """The boto3 client, made at first use (importing and configuring it costs ~0.1 s)."""
+        if self._s3 is None:
+            with self._guard:
+                if self._s3 is None:
+                    session = boto3.session.Session()
+                    self._s3 = session.client(
+                        "s3", endpoint_url=self._endpoint, region_name=self._region, config=_CONFIG
+                    )
+        return self._s3
+
+    def reconnect(self) -> None:
+        """Forget the client: a forked child cannot share its parent's connections."""
+        self._guard = threading.Lock()
+        self._s3 = None
         self._down_until = 0.0
 
-    def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run one obstore call; FileNotFoundError and the conditional refusals pass through."""
+    def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Make one request; not-found raises FileNotFoundError, conditions Refused or Unsupported."""
         if self._down_until and time.monotonic() < self._down_until:
             raise StoreError(f"the object store at {self.location} is unreachable (retrying within {_RETRY_AFTER:g}s)")
         try:
-            result = call(self.store, *args, **kwargs)
-        except (FileNotFoundError, AlreadyExistsError, PreconditionError, NotSupportedError):
+            result = method(*args, **kwargs)
+        except ClientError as exc:
             self._down_until = 0.0
-            raise
-        except BaseError as exc:
-            raise self.error(exc) from exc
-        except OSError as exc:  # obstore raises some transport failures as builtin errors
-            raise self.error(exc) from exc
+            error = exc.response.get("Error", {})
+            codes = {str(error.get("Code", "")), str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"))}
+            if codes & _NOT_FOUND:
+                raise FileNotFoundError(str(exc)) from exc
+            if codes & _REFUSED:
+                raise Refused(str(exc)) from exc
+            if codes & _UNSUPPORTED:
+                raise Unsupported(str(exc)) from exc
+            raise StoreError(f"object store at {self.location}: {error.get('Code')}: {error.get('Message')}") from exc
+        except (BotoCoreError, OSError) as exc:  # no connection, timeouts, no credentials
+            self._down_until = time.monotonic() + _RETRY_AFTER
+            raise StoreError(f"object store at {self.location}: {exc}") from exc
         self._down_until = 0.0
         return result
 
-    def error(self, exc: Exception) -> StoreError:
-        """Translate an obstore error into one line, noting a server that did not answer."""
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if _unreachable(text):
-            self._down_until = time.monotonic() + _RETRY_AFTER
-        return StoreError(f"object store at {self.location}: {text[:300]}")
+    def key(self, path: str) -> str:
+        return self.prefix + path
 
-    # -- the calls the store makes ---------------------------------------------------------
+    # -- the requests the store makes ------------------------------------------------------
 
-    def get(self, path: str, **options: Any) -> Any:
-        return self.run(obstore.get, path, options=options or None)
+    def get(self, path: str, *, first: int | None = None) -> Got:
+        """Start downloading an object (its first ``first`` bytes only, if given)."""
+        extra = {"Range": f"bytes=0-{first - 1}"} if first else {}
+        return Got(self, self.call(self.s3.get_object, Bucket=self.bucket, Key=self.key(path), **extra))
 
     def head(self, path: str) -> dict[str, Any] | None:
         try:
-            meta: dict[str, Any] = dict(self.run(obstore.head, path))
+            reply = self.call(self.s3.head_object, Bucket=self.bucket, Key=self.key(path))
         except FileNotFoundError:
             return None
-        return meta
+        return {
+            "e_tag": reply.get("ETag"),
+            "last_modified": reply["LastModified"],
+            "size": reply["ContentLength"],
+            "metadata": reply.get("Metadata") or {},
+        }
 
     def read(self, path: str) -> bytes | None:
         try:
-            return bytes(self.run(obstore.get, path).bytes())
+            return self.get(path).read()
         except FileNotFoundError:
             return None
 
-    def put(self, path: str, data: Any, **options: Any) -> dict[str, Any]:
-        return dict(self.run(obstore.put, path, data, **options))
+    def put(
+        self, path: str, data: bytes | memoryview, *, mode: Any = None, metadata: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Write an object whole; ``mode`` "create" (If-None-Match) or {"e_tag": ...} (If-Match)."""
+        extra: dict[str, Any] = {"Metadata": metadata} if metadata else {}
+        if mode == "create":
+            extra["IfNoneMatch"] = "*"
+        elif isinstance(mode, dict):
+            extra["IfMatch"] = mode["e_tag"]
+        reply = self.call(self.s3.put_object, Bucket=self.bucket, Key=self.key(path), Body=bytes(data), **extra)
+        return {"e_tag": reply.get("ETag")}
+
+    def upload(self, path: str, parts: list[list[memoryview]], *, metadata: dict[str, str], concurrency: int) -> None:
+        """Write an object from ``parts`` as one multipart upload, ``concurrency`` parts at a time.
+
+        Each part (pieces of the caller's memory) is joined only while it is sent, so at
+        most ``concurrency`` copies exist.
+        The object appears when the upload completes; a failure aborts it.
+        """
+        key = self.key(path)
+        created = self.call(self.s3.create_multipart_upload, Bucket=self.bucket, Key=key, Metadata=metadata)
+        upload_id = created["UploadId"]
+
+        def send(numbered: tuple[int, list[memoryview]]) -> dict[str, Any]:
+            number, pieces = numbered
+            reply = self.call(
+                self.s3.upload_part,
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=b"".join(pieces),
+            )
+            return {"ETag": reply["ETag"], "PartNumber": number}
+
+        try:
+            with ThreadPoolExecutor(concurrency, thread_name_prefix="pkcache-s3-upload") as pool:
+                sent = list(pool.map(send, enumerate(parts, 1)))
+            self.call(
+                self.s3.complete_multipart_upload,
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": sent},
+            )
+        except BaseException:
+            self.abort(key, upload_id)
+            raise
+
+    def uploads(self, prefix: str) -> Iterator[tuple[str, str, float]]:
+        """Incomplete multipart uploads under ``prefix``: (key, upload id, when it began)."""
+        markers: dict[str, str] = {}
+        while True:
+            page = self.call(
+                self.s3.list_multipart_uploads, Bucket=self.bucket, Prefix=self.key(prefix) + "/", **markers
+            )
+            for upload in page.get("Uploads", []):
+                yield upload["Key"], upload["UploadId"], upload["Initiated"].timestamp()
+            if not page.get("IsTruncated"):
+                return
+            markers = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
+
+    def abort(self, key: str, upload_id: str) -> bool:
+        """Abort an upload (``key`` as listed, prefix included); False if that failed."""
+        try:
+            self.call(self.s3.abort_multipart_upload, Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except (StoreError, FileNotFoundError) as exc:  # gone already, or the server is away: tried again later
+            logger.debug("cannot abort the upload %s of %s: %s", upload_id, key, exc)
+            return False
+        return True
 
     def delete(self, paths: str | list[str]) -> None:
-        if paths:
-            self.run(obstore.delete, paths)
+        keys = [paths] if isinstance(paths, str) else paths
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes up to 1000 keys
+            batch = [{"Key": self.key(p)} for p in keys[start : start + 1000]]
+            self.call(self.s3.delete_objects, Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
 
     def listing(self, prefix: str) -> Iterator[dict[str, Any]]:
-        """Every object under ``prefix``, page by page."""
-        pages = self.run(obstore.list, prefix, chunk_size=1000)
+        """Every object under ``prefix`` (a "folder": a slash is added), page by page."""
+        token: dict[str, str] = {}
         while True:
-            try:
-                page = self.run(lambda _store: next(pages))
-            except StopIteration:
+            page = self.call(
+                self.s3.list_objects_v2, Bucket=self.bucket, Prefix=self.key(prefix) + "/", MaxKeys=1000, **token
+            )
+            for found in page.get("Contents", []):
+                yield {
+                    "path": found["Key"][len(self.prefix) :],
+                    "size": found["Size"],
+                    "last_modified": found["LastModified"],
+                }
+            if not page.get("IsTruncated"):
                 return
-            for meta in page:
-                yield dict(meta)
+            token = {"ContinuationToken": page["NextContinuationToken"]}
 
     def any(self, prefix: str) -> bool:
         """True if at least one object is under ``prefix``."""
-        return next(self.listing(prefix), None) is not None
+        page = self.call(self.s3.list_objects_v2, Bucket=self.bucket, Prefix=self.key(prefix) + "/", MaxKeys=1)
+        return bool(page.get("Contents"))
 
     def folders(self, prefix: str) -> list[str]:
         """The names of the "folders" directly under ``prefix`` (common prefixes)."""
-        found = self.run(obstore.list_with_delimiter, prefix)
-        return [p.rstrip("/").rsplit("/", 1)[-1] for p in found["common_prefixes"]]
+        found: list[str] = []
+        token: dict[str, str] = {}
+        while True:
+            page = self.call(
+                self.s3.list_objects_v2, Bucket=self.bucket, Prefix=self.key(prefix) + "/", Delimiter="/", **token
+            )
+            found += [p["Prefix"].rstrip("/").rsplit("/", 1)[-1] for p in page.get("CommonPrefixes", [])]
+            if not page.get("IsTruncated"):
+                return found
+            token = {"ContinuationToken": page["NextContinuationToken"]}
 
 
-def _unreachable(text: str) -> bool:
-    lowered = text.lower()
-    return any(word in lowered for word in ("connect", "timed out", "timeout", "dns", "refused", "reset"))
+_CLIENTS: weakref.WeakSet[Client] = weakref.WeakSet()
+
+
+def _reconnect_all() -> None:
+    for client in list(_CLIENTS):
+        client.reconnect()
+
+
+in_child(_reconnect_all)

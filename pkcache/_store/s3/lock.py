@@ -18,12 +18,14 @@ wrong result (entries are whole objects, signed).
 from __future__ import annotations
 
 import itertools
+import os
 import secrets
 import threading
 import time
 from typing import Any
 
 from ..._errors import StoreError
+from ..._forks import renew_guard
 from ..._log import logger
 from ..lock import BaseLock
 from . import names
@@ -43,6 +45,15 @@ class Leases:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._conditional: bool | None = None
+        self._pid = os.getpid()
+        renew_guard(self)
+
+    def _forked(self) -> None:
+        """In a forked child: the parent's locks are the parent's, and its renewing thread is gone."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._held.clear()
+            self._thread = None
 
     def conditional(self) -> bool:
         """True if the server honours conditional creates; learnt once, warned about once."""
@@ -69,7 +80,7 @@ class Leases:
                 return False  # the write went through: the condition was ignored
             self.client.put(path, b"probe 3", mode={"e_tag": written["e_tag"]})
             return True
-        except (Unsupported, *Refused):  # refused outright, or the right version refused
+        except (Unsupported, Refused):  # refused outright, or the right version refused
             return False
         finally:
             try:
@@ -79,6 +90,7 @@ class Leases:
 
     def hold(self, lock: ObjectLock) -> None:
         with self._guard:
+            self._forked()
             self._held[lock.path] = lock
             if self._thread is None or not self._thread.is_alive():
                 self._wake.clear()
@@ -116,6 +128,7 @@ class ObjectLock(BaseLock):
         self._held = False
         self._seen: tuple[str, float] | None = None  # another holder's version, and since when
         self._guard = threading.Lock()  # a renewal and the release never overlap
+        renew_guard(self)
         self._written_at = 0.0  # when this holder last wrote the lock (monotonic)
 
     def _body(self) -> bytes:
@@ -155,7 +168,7 @@ class ObjectLock(BaseLock):
             return False
         try:
             written = self._client.put(self.path, self._body(), mode={"e_tag": etag})
-        except (*Refused, FileNotFoundError, Unsupported):  # renewed, released or taken by another waiter
+        except (Refused, FileNotFoundError, Unsupported):  # renewed, released or taken by another waiter
             return False
         logger.info("took over the lock %s from a holder whose lease ran out", self.path)
         return self._took(written)
@@ -168,7 +181,7 @@ class ObjectLock(BaseLock):
                 return
             try:
                 written = self._client.put(self.path, self._body(), mode={"e_tag": etag})
-            except (*Refused, FileNotFoundError):
+            except (Refused, FileNotFoundError):
                 logger.warning("lost the lock %s (its lease ran out and another process took it)", self.path)
                 self._etag = None
                 self._leases.drop(self)

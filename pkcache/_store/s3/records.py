@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..._forks import renew_guard
 from ..._log import logger
 from ..usage import Usage
 from . import names
@@ -30,6 +31,7 @@ class Records:
         self.client = client
         self._totals: dict[str | None, tuple[float, int, int]] = {}  # scope -> (listed at, entries, bytes)
         self._guard = threading.Lock()
+        renew_guard(self)
 
     # -- running totals -------------------------------------------------------------------
 
@@ -119,7 +121,7 @@ class Records:
             if time.time() - meta["last_modified"].timestamp() < interval:
                 return False
             self.client.put(path, b"", mode={"e_tag": meta["e_tag"]})
-        except (*Refused, FileNotFoundError):  # another process claimed it first
+        except (Refused, FileNotFoundError):  # another process claimed it first
             return False
         except Unsupported:  # a server without conditional writes: two sweeps at once are harmless
             self.client.put(path, b"")

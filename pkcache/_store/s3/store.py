@@ -22,10 +22,9 @@ from ..protocol import EntryStat, TempFile
 from ..usage import Usage
 from . import names
 from .bucket import ObjectBucket
-from .client import Client, Url
+from .client import Client, Unsupported, Url
 from .lock import Leases, ObjectLock
 from .records import Records
-from .uploads import Upload, Uploads
 
 DEFAULT_LEASE = 30.0
 _BATCH = 1000  # objects per bulk delete
@@ -45,8 +44,6 @@ class S3Store:
         self.client = Client(parsed, self.location)
         self.records = Records(self.client)
         self._leases = Leases(self.client, _lease(parsed.lease))
-        self._prefix = parsed.prefix
-        self._uploads = Uploads(parsed.bucket, parsed.endpoint, parsed.region, self.location)
 
     def entry_location(self, namespace: str, version: str, key: str) -> str:
         """An entry's location as messages and listings show it."""
@@ -104,10 +101,10 @@ class S3Store:
         return exact
 
     def _created(self, entry: EntryStat) -> float | None:
+        meta = self.client.head(names.entry(entry.namespace, entry.version, entry.key))
         try:
-            got = self.client.get(names.entry(entry.namespace, entry.version, entry.key), range=(0, 1))
-            return float(got.attributes[names.CREATED])
-        except (FileNotFoundError, KeyError, ValueError):  # gone, or not written by pkcache: listed time stands
+            return float(meta["metadata"][names.CREATED]) if meta is not None else None
+        except (KeyError, ValueError):  # not written by pkcache: the listed time stands
             return None
 
     def _count(self, namespace: str | None) -> tuple[int, int]:
@@ -194,14 +191,11 @@ class S3Store:
 
     def temp_files(self, namespace: str | None = None) -> Iterator[TempFile]:
         """Incomplete uploads of entries (a dead writer's, or a live one's still under way)."""
-        if self._uploads.credentials() is None:
-            logger.debug("no AWS credentials in the environment: incomplete uploads are left to lifecycle rules")
-            return
         scope = names.entries(namespace) if namespace is not None else "e"
         try:
-            for upload in self._uploads.list(f"{self._prefix}/{scope}/"):
-                yield TempFile(f"{upload.key}?uploadId={upload.upload_id}", 0, upload.initiated)
-        except StoreError as exc:  # a server without the request: its lifecycle rules clean up
+            for key, upload_id, initiated in self.client.uploads(scope):
+                yield TempFile(f"{key}?uploadId={upload_id}", 0, initiated)
+        except (StoreError, Unsupported) as exc:  # a server without the request: its lifecycle rules clean up
             logger.warning("cannot list incomplete uploads: %s", exc)
 
     def remove_dead_temp_file(self, temp: TempFile, grace: float) -> bool:
@@ -209,20 +203,15 @@ class S3Store:
         if time.time() - temp.modified < grace:
             return False
         key, _, upload_id = temp.location.partition("?uploadId=")
-        parsed = names.parse_entry(key.removeprefix(f"{self._prefix}/"))
+        parsed = names.parse_entry(key.removeprefix(self.client.prefix))
         if parsed is not None:
             lock = self.client.head(names.key_lock(*parsed))
             if lock is not None and time.time() - lock["last_modified"].timestamp() < 2 * self._leases.lease + grace:
                 return False  # renewed within a lease or two: its writer is alive
-        try:
-            self._uploads.abort(Upload(key, upload_id, temp.modified))
-        except StoreError as exc:  # the next prune tries again
-            logger.warning("cannot abort the incomplete upload %s: %s", temp.location, exc)
-            return False
-        return True
+        return self.client.abort(key, upload_id)
 
     def close(self) -> None:
-        """Stop renewing leases; the client's connections are pooled by obstore."""
+        """Stop renewing leases; the client's connections are pooled by boto3."""
         self._leases.stop()
 
 
