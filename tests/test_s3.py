@@ -8,6 +8,7 @@ machines sharing a bucket, leases, the server lost and back, large results in pa
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -460,3 +461,39 @@ def test_pool_workers_share_the_bucket_after_the_parent_used_it(
     assert result.returncode == 0, result.stderr
     assert int(result.stdout.split()[-1]) == 6  # every result the workers stored is a hit here
     assert sorted(int(line.split()[1]) for line in runs(tmp_path)) == list(range(6))  # each body once
+
+
+IGNORED_RUNS: list[int] = []  # module-level: a closure value would be part of the function's identity
+
+
+def test_a_server_ignoring_conditional_writes_gets_one_warning_and_caching_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.s3server import ConditionsIgnored, SeaweedServer
+
+    server = SeaweedServer(tmp_path / "seaweedfs", auth=False)
+    server.start()
+    proxy = ConditionsIgnored(server.endpoint)
+    proxy.start()
+    try:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("PKCACHE_SECRET", SECRET)
+        direct = server.client(proxy.endpoint)  # the proxy really lets a second create through
+        direct.put_object(Bucket=BUCKET, Key="twice", Body=b"1", IfNoneMatch="*")
+        direct.put_object(Bucket=BUCKET, Key="twice", Body=b"2", IfNoneMatch="*")
+
+        @pkcache.cached(store=f"s3://{BUCKET}/ignored?endpoint={proxy.endpoint}")
+        def double(x: int) -> int:
+            IGNORED_RUNS.append(x)
+            return 2 * x
+
+        IGNORED_RUNS.clear()
+        caplog.set_level(logging.WARNING, logger="pkcache")
+        assert [double(1), double(2), double(1), double(2)] == [2, 4, 2, 4]
+        assert IGNORED_RUNS == [1, 2]  # cached all the same, without the cross-machine lock
+        said = [r.getMessage() for r in caplog.records if "conditional writes" in r.getMessage()]
+        assert len(said) == 1, said
+    finally:
+        proxy.stop()
+        server.stop()

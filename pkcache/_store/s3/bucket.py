@@ -20,6 +20,7 @@ from ..memory import allocate
 from . import names
 from .client import Client, Got
 from .lock import ObjectLock
+from .multipart import upload
 
 LARGE = 1 << 16  # entries this large stream into fresh memory, writable and aligned as from a file
 PART = 8 << 20  # multipart part size: S3 wants >= 5 MiB; larger parts cost memory in flight
@@ -84,7 +85,7 @@ class ObjectBucket:
         if size <= PART:
             self._client.put(self._path(key), b"".join(views), metadata=metadata)
         else:
-            self._client.upload(self._path(key), _parts(views), metadata=metadata, concurrency=CONCURRENT_PARTS)
+            upload(self._client, self._path(key), _parts(views), metadata=metadata, concurrency=CONCURRENT_PARTS)
         self._store.wrote(self._namespace, size)
 
     def delete(self, key: str) -> bool:

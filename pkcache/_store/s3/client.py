@@ -1,10 +1,6 @@
 """A client of an S3-compatible server (through boto3) that fails fast, and as ``StoreError``.
 
-The URL names the bucket and prefix; a few query options are pkcache's own::
-
-    s3://BUCKET/PREFIX?endpoint=http://127.0.0.1:8333&region=us-east-1&lease=30
-
-Everything else (credentials, a default endpoint, region, profile) comes from the
+Everything besides the URL (``url``) (credentials, a default endpoint, region, profile) comes from the
 standard AWS configuration, which boto3 reads as the AWS tools do. A forked child gets
 a client of its own (its parent's connections are the parent's).
 """
@@ -15,9 +11,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 from botocore.config import Config
@@ -25,12 +19,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..._errors import StoreError
 from ..._forks import in_child
-from ..._log import logger
+from .url import Url
 
 T = TypeVar("T")
 
-DEFAULT_PREFIX = "pkcache"
-_OWN_PARAMS = ("endpoint", "region", "lease")
 # After a connection failure, calls skip the server for this long (seconds).
 _RETRY_AFTER = 1.0
 # What a failed request may cost the caller, who has a function to run instead.
@@ -54,29 +46,6 @@ class Refused(Exception):
 
 class Unsupported(Exception):
     """The server does not support a request (a conditional write)."""
-
-
-class Url:
-    """An ``s3://`` URL taken apart: bucket, prefix, and pkcache's own options."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme != "s3" or not parts.netloc:
-            raise ValueError(f"an object-store URL is s3://BUCKET/PREFIX, not {url!r}")
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        unknown = sorted(set(query) - set(_OWN_PARAMS))
-        if unknown:
-            raise ValueError(f"unknown option {unknown[0]!r} (s3:// URLs take {', '.join(_OWN_PARAMS)})")
-        self.bucket = parts.netloc
-        self.prefix = parts.path.strip("/") or DEFAULT_PREFIX
-        self.endpoint = query.get("endpoint") or None
-        self.region = query.get("region") or None
-        self.lease = query.get("lease")
-
-    def display(self) -> str:
-        """The URL as messages and listings show it (it holds no secret)."""
-        shown = f"s3://{self.bucket}/{self.prefix}"
-        return f"{shown}?endpoint={self.endpoint}" if self.endpoint else shown
 
 
 class Got:
@@ -201,65 +170,6 @@ class Client:
             extra["IfMatch"] = mode["e_tag"]
         reply = self.call(self.s3.put_object, Bucket=self.bucket, Key=self.key(path), Body=bytes(data), **extra)
         return {"e_tag": reply.get("ETag")}
-
-    def upload(self, path: str, parts: list[list[memoryview]], *, metadata: dict[str, str], concurrency: int) -> None:
-        """Write an object from ``parts`` as one multipart upload, ``concurrency`` parts at a time.
-
-        Each part (pieces of the caller's memory) is joined only while it is sent, so at
-        most ``concurrency`` copies exist.
-        The object appears when the upload completes; a failure aborts it.
-        """
-        key = self.key(path)
-        created = self.call(self.s3.create_multipart_upload, Bucket=self.bucket, Key=key, Metadata=metadata)
-        upload_id = created["UploadId"]
-
-        def send(numbered: tuple[int, list[memoryview]]) -> dict[str, Any]:
-            number, pieces = numbered
-            reply = self.call(
-                self.s3.upload_part,
-                Bucket=self.bucket,
-                Key=key,
-                UploadId=upload_id,
-                PartNumber=number,
-                Body=b"".join(pieces),
-            )
-            return {"ETag": reply["ETag"], "PartNumber": number}
-
-        try:
-            with ThreadPoolExecutor(concurrency, thread_name_prefix="pkcache-s3-upload") as pool:
-                sent = list(pool.map(send, enumerate(parts, 1)))
-            self.call(
-                self.s3.complete_multipart_upload,
-                Bucket=self.bucket,
-                Key=key,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": sent},
-            )
-        except BaseException:
-            self.abort(key, upload_id)
-            raise
-
-    def uploads(self, prefix: str) -> Iterator[tuple[str, str, float]]:
-        """Incomplete multipart uploads under ``prefix``: (key, upload id, when it began)."""
-        markers: dict[str, str] = {}
-        while True:
-            page = self.call(
-                self.s3.list_multipart_uploads, Bucket=self.bucket, Prefix=self.key(prefix) + "/", **markers
-            )
-            for upload in page.get("Uploads", []):
-                yield upload["Key"], upload["UploadId"], upload["Initiated"].timestamp()
-            if not page.get("IsTruncated"):
-                return
-            markers = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
-
-    def abort(self, key: str, upload_id: str) -> bool:
-        """Abort an upload (``key`` as listed, prefix included); False if that failed."""
-        try:
-            self.call(self.s3.abort_multipart_upload, Bucket=self.bucket, Key=key, UploadId=upload_id)
-        except (StoreError, FileNotFoundError) as exc:  # gone already, or the server is away: tried again later
-            logger.debug("cannot abort the upload %s of %s: %s", upload_id, key, exc)
-            return False
-        return True
 
     def delete(self, paths: str | list[str]) -> None:
         keys = [paths] if isinstance(paths, str) else paths

@@ -22,9 +22,11 @@ from ..protocol import EntryStat, TempFile
 from ..usage import Usage
 from . import names
 from .bucket import ObjectBucket
-from .client import Client, Unsupported, Url
+from .client import Client, Unsupported
 from .lock import Leases, ObjectLock
+from .multipart import abort, uploads
 from .records import Records
+from .url import Url
 
 DEFAULT_LEASE = 30.0
 _BATCH = 1000  # objects per bulk delete
@@ -193,7 +195,7 @@ class S3Store:
         """Incomplete uploads of entries (a dead writer's, or a live one's still under way)."""
         scope = names.entries(namespace) if namespace is not None else "e"
         try:
-            for key, upload_id, initiated in self.client.uploads(scope):
+            for key, upload_id, initiated in uploads(self.client, scope):
                 yield TempFile(f"{key}?uploadId={upload_id}", 0, initiated)
         except (StoreError, Unsupported) as exc:  # a server without the request: its lifecycle rules clean up
             logger.warning("cannot list incomplete uploads: %s", exc)
@@ -208,7 +210,7 @@ class S3Store:
             lock = self.client.head(names.key_lock(*parsed))
             if lock is not None and time.time() - lock["last_modified"].timestamp() < 2 * self._leases.lease + grace:
                 return False  # renewed within a lease or two: its writer is alive
-        return self.client.abort(key, upload_id)
+        return abort(self.client, key, upload_id)
 
     def close(self) -> None:
         """Stop renewing leases; the client's connections are pooled by boto3."""
