@@ -1,9 +1,9 @@
 """One function version's entries in an object store: read, written and locked per key.
 
 A large entry is never held twice in memory. Writing, its pieces (the pickle stream and
-the arrays' own memory) are cut into parts and uploaded as a multipart upload, part by
-part, without being joined first; the server makes the object visible only when the
-upload completes, so a writer killed midway leaves no entry. Reading, it streams into
+the arrays' own memory) are cut into parts and uploaded as a multipart upload, each part
+copied only while it is sent; the server makes the object visible only when the upload
+completes, so a writer killed midway leaves no entry. Reading, it streams into
 fresh memory on a thread while the caller checks the bytes already in (``Arriving``),
 so the digests are verified as the parts arrive.
 """

@@ -1,8 +1,9 @@
 """A client of an S3-compatible server (through boto3) that fails fast, and as ``StoreError``.
 
-Everything besides the URL (``url``) (credentials, a default endpoint, region, profile) comes from the
-standard AWS configuration, which boto3 reads as the AWS tools do. A forked child gets
-a client of its own (its parent's connections are the parent's).
+Besides what the URL says (``url``), everything (credentials, a default endpoint, the
+region, a profile) comes from the standard AWS configuration, which boto3 reads as the
+AWS tools do. A forked child gets a client of its own (its parent's connections are
+the parent's).
 """
 
 from __future__ import annotations
