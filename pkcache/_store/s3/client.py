@@ -19,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..._errors import StoreError
-from ..._forks import in_child
+from ..._forks import in_child, renew_guard
 from .url import Url
 
 T = TypeVar("T")
@@ -50,14 +50,13 @@ class Unsupported(Exception):
 
 
 class Got:
-    """An object being downloaded: its size and metadata, and its body to read."""
+    """An object being downloaded: its size, and its body to read."""
 
     def __init__(self, client: Client, reply: dict[str, Any]) -> None:
         self._client = client
         self.size = int(reply.get("ContentLength", 0))
         total = str(reply.get("ContentRange", "")).rpartition("/")[2]
         self.total = int(total) if total.isdigit() else self.size  # of the whole object, for a range
-        self.metadata: dict[str, str] = reply.get("Metadata") or {}
         self._body = reply["Body"]
 
     def read(self) -> bytes:
@@ -87,6 +86,7 @@ class Client:
         self._endpoint = url.endpoint
         self._region = url.region
         self._guard = threading.Lock()
+        renew_guard(self)
         self._s3: Any = None
         self._down_until = 0.0
         _CLIENTS.add(self)
@@ -105,7 +105,6 @@ class Client:
 
     def reconnect(self) -> None:
         """Forget the client: a forked child cannot share its parent's connections."""
-        self._guard = threading.Lock()
         self._s3 = None
         self._down_until = 0.0
 
