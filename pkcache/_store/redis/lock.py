@@ -12,8 +12,8 @@ They still look every ``_MAX_WAIT`` seconds, to catch a lease that ran out.
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
-import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ import redis
 
 from ..._log import logger
 from ..lock import BaseLock
+from ..shared import Renewals
 from .scripts import ACQUIRE, RELEASE, RENEW
 
 if TYPE_CHECKING:
@@ -29,48 +30,29 @@ if TYPE_CHECKING:
 _MAX_WAIT = 0.5  # longest wait between attempts without a wake-up
 
 
-class Leases:
-    """Renews the leases of the locks this process holds, from one daemon thread."""
+class Leases(Renewals):
+    """Renews the leases of the Redis locks this process holds (see ``Renewals``)."""
+
+    THREAD_NAME = "pkcache-redis-leases"
 
     def __init__(self, server: Server, lease: float) -> None:
+        super().__init__(lease)
         self.server = server
-        self.lease = lease
-        self._held: dict[str, str] = {}  # lock key -> token
-        self._guard = threading.Lock()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         client = server.client
         self.acquire_script = client.register_script(ACQUIRE)
         self.release_script = client.register_script(RELEASE)
         self._renew = client.register_script(RENEW)
 
-    def hold(self, key: str, token: str) -> None:
-        with self._guard:
-            self._held[key] = token
-            if self._thread is None or not self._thread.is_alive():
-                self._wake.clear()
-                self._thread = threading.Thread(target=self._run, name="pkcache-redis-leases", daemon=True)
-                self._thread.start()
+    def hold_key(self, key: str, token: str) -> None:
+        self.hold(key, functools.partial(self._renew_key, key, token))
 
-    def drop(self, key: str) -> None:
-        with self._guard:
-            self._held.pop(key, None)
-
-    def stop(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        lease_ms = int(self.lease * 1000)
-        while not self._wake.wait(self.lease / 3):
-            with self._guard:
-                held = list(self._held.items())
-            for key, token in held:
-                try:
-                    if not self._renew(keys=[key], args=[token, lease_ms]):
-                        logger.warning("lost the Redis lock %s (its lease ran out)", key)
-                        self.drop(key)
-                except redis.RedisError as exc:  # the server is away: the lease may run out
-                    logger.debug("cannot renew the Redis lock %s: %s", key, exc)
+    def _renew_key(self, key: str, token: str) -> None:
+        try:
+            if not self._renew(keys=[key], args=[token, int(self.lease * 1000)]):
+                logger.warning("lost the Redis lock %s (its lease ran out)", key)
+                self.drop(key)
+        except redis.RedisError as exc:  # the server is away: the lease may run out
+            logger.debug("cannot renew the Redis lock %s: %s", key, exc)
 
 
 class RedisLock(BaseLock):
@@ -122,7 +104,7 @@ class RedisLock(BaseLock):
 
     def _took(self, token: str) -> None:
         self._token = token
-        self._leases.hold(self._key, token)
+        self._leases.hold_key(self._key, token)
         if self._on_acquire is not None:
             self._on_acquire(self)
 

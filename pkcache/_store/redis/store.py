@@ -30,6 +30,7 @@ from ..._log import logger
 from ..._units import format_size
 from ..buffers import Buffer
 from ..protocol import EntryStat
+from ..shared import lease_option, plus, remove_in_batches
 from ..usage import Usage
 from .bucket import RedisBucket
 from .index import BATCH, Index, index_row
@@ -40,7 +41,6 @@ from .scripts import PUT, REMOVE, RETIRE
 from .server import Server, display_url, split_url
 
 DEFAULT_PREFIX = "pkcache"
-DEFAULT_LEASE = 30.0
 _DEFAULT_MAX_VALUE = 512 << 20  # Redis's default proto-max-bulk-len
 
 
@@ -59,7 +59,7 @@ class RedisStore:
         self._names = Names(self.prefix)
         self.records = Records(self.server, self._names, self.location)
         self.index = Index(self.server, self._names, self.location)
-        self._leases = Leases(self.server, _lease(own.get("lease")))
+        self._leases = Leases(self.server, lease_option(own.get("lease"), "a Redis URL"))
         client = self.server.client
         self._put = client.register_script(PUT)
         self._remove = client.register_script(REMOVE)
@@ -187,14 +187,7 @@ class RedisStore:
         return self.lock(f"pl:{namespace or ''}")
 
     def remove_entries(self, entries: Iterable[EntryStat]) -> tuple[int, int]:
-        count = size = 0
-        batch: list[EntryStat] = []
-        for entry in entries:
-            batch.append(entry)
-            if len(batch) >= BATCH:
-                count, size = _plus((count, size), self._remove_batch(batch))
-                batch = []
-        return _plus((count, size), self._remove_batch(batch))
+        return remove_in_batches(entries, BATCH, self._remove_batch)
 
     def _remove_batch(self, entries: list[EntryStat]) -> tuple[int, int]:
         if not entries:
@@ -220,7 +213,7 @@ class RedisStore:
             if garbage:  # rows pkcache did not write: dropped from the index, nothing else touched
                 self.server.run(self.server.client.hdel, self._names.key("i", namespace), *garbage)
             good = [_stat(namespace, parsed[0]) for parsed in fields if parsed is not None]
-            removed = _plus(removed, self._remove_batch(good))
+            removed = plus(removed, self._remove_batch(good))
         keys = [self._names.key(kind, namespace) for kind in ("i", "t")] + [self._names.key("t")]
         self.server.run(self._retire, keys=keys)
         pipe = self.server.client.pipeline(transaction=True)
@@ -238,19 +231,3 @@ class RedisStore:
 def _stat(namespace: str, field: str) -> EntryStat:
     version, key = field.split(":", 1)
     return EntryStat(namespace, version, key, 0, 0.0, "")
-
-
-def _plus(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-    return a[0] + b[0], a[1] + b[1]
-
-
-def _lease(text: str | None) -> float:
-    if text is None:
-        return DEFAULT_LEASE
-    try:
-        lease = float(text)
-    except ValueError:
-        raise InvalidOptionError(f"lease= in a Redis URL must be a number of seconds, got {text!r}") from None
-    if not lease > 0:
-        raise InvalidOptionError(f"lease= in a Redis URL must be > 0 seconds, got {text!r}")
-    return lease

@@ -18,7 +18,6 @@ wrong result (entries are whole objects, signed).
 from __future__ import annotations
 
 import itertools
-import os
 import secrets
 import threading
 import time
@@ -28,32 +27,22 @@ from ..._errors import StoreError
 from ..._forks import renew_guard
 from ..._log import logger
 from ..lock import BaseLock
+from ..shared import Renewals
 from . import names
 from .client import Client, Refused, Unsupported
 
 _counter = itertools.count()
 
 
-class Leases:
-    """Renews the leases of the locks this process holds, from one daemon thread."""
+class Leases(Renewals):
+    """Renews this process's object locks (see ``Renewals``); knows if conditional writes work."""
+
+    THREAD_NAME = "pkcache-s3-leases"
 
     def __init__(self, client: Client, lease: float) -> None:
+        super().__init__(lease)
         self.client = client
-        self.lease = lease
-        self._held: dict[str, ObjectLock] = {}
-        self._guard = threading.Lock()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self._conditional: bool | None = None
-        self._pid = os.getpid()
-        renew_guard(self)
-
-    def _forked(self) -> None:
-        """In a forked child: the parent's locks are the parent's, and its renewing thread is gone."""
-        if self._pid != os.getpid():
-            self._pid = os.getpid()
-            self._held.clear()
-            self._thread = None
 
     def conditional(self) -> bool:
         """True if the server honours conditional creates; learnt once, warned about once."""
@@ -87,30 +76,6 @@ class Leases:
                 self.client.delete(path)
             except StoreError as exc:  # a stray probe object costs nothing
                 logger.debug("cannot remove %s: %s", path, exc)
-
-    def hold(self, lock: ObjectLock) -> None:
-        with self._guard:
-            self._forked()
-            self._held[lock.path] = lock
-            if self._thread is None or not self._thread.is_alive():
-                self._wake.clear()
-                self._thread = threading.Thread(target=self._run, name="pkcache-s3-leases", daemon=True)
-                self._thread.start()
-
-    def drop(self, lock: ObjectLock) -> None:
-        with self._guard:
-            if self._held.get(lock.path) is lock:
-                del self._held[lock.path]
-
-    def stop(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        while not self._wake.wait(self.lease / 3):
-            with self._guard:
-                held = list(self._held.values())
-            for lock in held:
-                lock.renew()
 
 
 class ObjectLock(BaseLock):
@@ -149,7 +114,7 @@ class ObjectLock(BaseLock):
         self._written_at = time.monotonic()
         self._held = True
         self._seen = None
-        self._leases.hold(self)
+        self._leases.hold(self.path, self.renew)
         return True
 
     def _take_over(self) -> bool:
@@ -184,7 +149,7 @@ class ObjectLock(BaseLock):
             except (Refused, FileNotFoundError):
                 logger.warning("lost the lock %s (its lease ran out and another process took it)", self.path)
                 self._etag = None
-                self._leases.drop(self)
+                self._leases.drop(self.path, self.renew)
                 return
             except (StoreError, Unsupported) as exc:  # the server is away: the lease may run out
                 logger.debug("cannot renew the lock %s: %s", self.path, exc)
@@ -196,7 +161,7 @@ class ObjectLock(BaseLock):
         if not self._held:
             return
         self._held = False
-        self._leases.drop(self)
+        self._leases.drop(self.path, self.renew)
         with self._guard:
             etag, self._etag = self._etag, None
             if etag is None:

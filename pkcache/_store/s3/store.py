@@ -19,6 +19,7 @@ from typing import Any
 from ..._errors import InvalidOptionError, StoreError
 from ..._log import logger
 from ..protocol import EntryStat, TempFile
+from ..shared import lease_option, plus, remove_in_batches
 from ..usage import Usage
 from . import names
 from .bucket import ObjectBucket
@@ -28,7 +29,6 @@ from .multipart import abort, uploads
 from .records import Records
 from .url import Url
 
-DEFAULT_LEASE = 30.0
 _BATCH = 1000  # objects per bulk delete
 _TIME_READERS = 8  # requests at once for exact creation times
 
@@ -45,7 +45,7 @@ class S3Store:
         self.shared = True
         self.client = Client(parsed, self.location)
         self.records = Records(self.client)
-        self._leases = Leases(self.client, _lease(parsed.lease))
+        self._leases = Leases(self.client, lease_option(parsed.lease, "an s3:// URL"))
 
     def entry_location(self, namespace: str, version: str, key: str) -> str:
         """An entry's location as messages and listings show it."""
@@ -154,14 +154,7 @@ class S3Store:
         return self.lock(names.prune_lock(namespace))
 
     def remove_entries(self, entries: Iterable[EntryStat]) -> tuple[int, int]:
-        count = size = 0
-        batch: list[EntryStat] = []
-        for entry in entries:
-            batch.append(entry)
-            if len(batch) >= _BATCH:
-                count, size = _plus((count, size), self._remove_batch(batch))
-                batch = []
-        return _plus((count, size), self._remove_batch(batch))
+        return remove_in_batches(entries, _BATCH, self._remove_batch)
 
     def _remove_batch(self, entries: list[EntryStat]) -> tuple[int, int]:
         if not entries:
@@ -181,7 +174,7 @@ class S3Store:
             found = [e for e in self.entries(namespace) if e.location not in gone]
             if not found:
                 break
-            removed = _plus(removed, self.remove_entries(found))
+            removed = plus(removed, self.remove_entries(found))
             gone.update(e.location for e in found)
         records = [names.manifest(namespace), names.usage_summary(namespace), names.sweep(namespace)]
         records += [o["path"] for o in self.client.listing(names.usage_records(namespace))]
@@ -215,19 +208,3 @@ class S3Store:
     def close(self) -> None:
         """Stop renewing leases; the client's connections are pooled by boto3."""
         self._leases.stop()
-
-
-def _plus(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-    return a[0] + b[0], a[1] + b[1]
-
-
-def _lease(text: str | None) -> float:
-    if text is None:
-        return DEFAULT_LEASE
-    try:
-        lease = float(text)
-    except ValueError:
-        raise InvalidOptionError(f"lease= in an s3:// URL must be a number of seconds, got {text!r}") from None
-    if not lease > 0:
-        raise InvalidOptionError(f"lease= in an s3:// URL must be > 0 seconds, got {text!r}")
-    return lease
