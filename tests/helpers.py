@@ -60,3 +60,92 @@ def wait_for(path: Path, timeout: float = 30) -> None:
     while not path.exists():
         assert time.monotonic() < deadline, f"timed out waiting for {path}"
         time.sleep(0.01)
+
+
+def error_without(module: str, store: str) -> str:
+    """What decorating with ``store`` raises, printed, in a fresh interpreter without ``module`` installed."""
+    return run_python(
+        f"""
+        import sys
+        sys.modules[{module!r}] = None  # as if it were not installed
+        import pkcache
+        try:
+            pkcache.cached(store={store!r})
+        except ImportError as exc:
+            print(type(exc).__name__, exc)
+        """
+    )
+
+
+def imported_when(module: str, store: str, cache_dir: Path) -> list[str]:
+    """Whether ``module`` is imported ("True"/"False") after caching in ``cache_dir``, then after naming ``store``."""
+    return run_python(
+        f"""
+        import sys
+        import pkcache
+        @pkcache.cached(cache_dir={str(cache_dir)!r})
+        def double(x):
+            return 2 * x
+        double(2); double(2)
+        print({module!r} in sys.modules)
+        pkcache.cached(store={store!r})
+        print({module!r} in sys.modules)
+        """
+    ).split()
+
+
+_CALLER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    import pkcache
+
+    progress, stop = Path(sys.argv[1]), Path(sys.argv[2])
+
+    @pkcache.cached
+    def square(x):
+        return x * x
+
+    calls = 0
+    while not stop.exists():
+        for x in range(20):
+            assert square(x) == x * x  # right, whether from the server or computed
+            calls += 1
+        progress.write_text(str(calls))
+    """
+)
+
+
+class RunningCaller:
+    """A child calling a cached ``square`` of 20 keys in a loop, checking every result, until stopped.
+
+    It counts its calls in a file, so a test can see it keep answering while its store's
+    server is killed and restarted. ``env`` makes the server its default store.
+    """
+
+    def __init__(self, folder: Path, env: dict[str, str], *, patience: float) -> None:
+        self._progress, self._stop = folder / "progress", folder / "stop"
+        self._patience = patience
+        command = [sys.executable, "-c", _CALLER, str(self._progress), str(self._stop)]
+        self.process = subprocess.Popen(command, env={**os.environ, **env})
+
+    def calls(self) -> int:
+        try:
+            return int(self._progress.read_text() or 0)
+        except (FileNotFoundError, ValueError):  # not written yet, or caught mid-write
+            return 0
+
+    def wait_for_calls(self, more: int) -> None:
+        """Wait until it has made ``more`` calls; fail if it dies or stalls for ``patience`` seconds."""
+        target, deadline = self.calls() + more, time.monotonic() + self._patience
+        while self.calls() < target:
+            assert self.process.poll() is None, "the caller died"
+            assert time.monotonic() < deadline, "the caller stopped making progress"
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Ask it to end after its current round (``wait`` for its exit status)."""
+        self._stop.touch()
+
+    def wait(self) -> int:
+        return self.process.wait(timeout=60)

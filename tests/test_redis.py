@@ -21,7 +21,7 @@ import pytest
 
 import pkcache
 from pkcache._errors import InvalidOptionError
-from tests.helpers import python_path, run_python, wait_for
+from tests.helpers import RunningCaller, error_without, imported_when, python_path, run_python, wait_for
 from tests.redisserver import RedisServer
 
 redis = pytest.importorskip("redis", reason="the redis extra is not installed (pip install 'pkcache[redis]')")
@@ -108,37 +108,14 @@ def test_store_option_cache_url_and_env_reach_the_same_server(
     assert not (isolated_env / "cache").exists()  # PKCACHE_DIR untouched
 
 
-def test_without_the_extra_a_redis_url_names_it(tmp_path: Path) -> None:
-    out = run_python(
-        """
-        import sys
-        sys.modules["redis"] = None  # as if redis-py were not installed
-        import pkcache
-        try:
-            pkcache.cached(store="redis://127.0.0.1:1/0")
-        except ImportError as exc:
-            print(type(exc).__name__, exc)
-        """
-    )
+def test_without_the_extra_a_redis_url_names_it() -> None:
+    out = error_without("redis", "redis://127.0.0.1:1/0")
     assert out.startswith("MissingDependencyError")
     assert "pip install 'pkcache[redis]'" in out
 
 
 def test_redis_is_imported_only_for_a_redis_url(tmp_path: Path) -> None:
-    out = run_python(
-        f"""
-        import sys
-        import pkcache
-        @pkcache.cached(cache_dir={str(tmp_path / "cache")!r})
-        def double(x):
-            return 2 * x
-        double(2); double(2)
-        print("redis" in sys.modules)
-        pkcache.cached(store="redis://127.0.0.1:1/0")
-        print("redis" in sys.modules)
-        """
-    )
-    assert out.split() == ["False", "True"]
+    assert imported_when("redis", "redis://127.0.0.1:1/0", tmp_path / "cache") == ["False", "True"]
 
 
 @pytest.mark.parametrize(
@@ -242,63 +219,25 @@ def test_a_killed_server_costs_recomputation_and_caching_resumes_after_restart(
     assert len(runs) == before  # a hit again
 
 
-CALLER = textwrap.dedent(
-    """
-    import os, sys
-    from pathlib import Path
-    import pkcache
-
-    progress, stop = Path(sys.argv[1]), Path(sys.argv[2])
-
-    @pkcache.cached
-    def square(x):
-        return x * x
-
-    calls = 0
-    while not stop.exists():
-        for x in range(20):
-            assert square(x) == x * x  # right, whether from the server or computed
-            calls += 1
-        progress.write_text(str(calls))
-    """
-)
-
-
 def test_callers_get_right_results_while_the_server_is_killed_and_restarted(
     tmp_path: Path, server: RedisServer, raw: redis.Redis
 ) -> None:
-    progress, stop = tmp_path / "progress", tmp_path / "stop"
-
-    def calls() -> int:
-        try:
-            return int(progress.read_text() or 0)
-        except FileNotFoundError:
-            return 0
-
-    def wait_for_calls(more: int) -> None:
-        target, deadline = calls() + more, time.monotonic() + 60
-        while calls() < target:
-            assert caller.poll() is None, "the caller died"
-            assert time.monotonic() < deadline, "the caller stopped making progress"
-            time.sleep(0.01)
-
-    env = {**os.environ, "PKCACHE_URL": server.url, "PKCACHE_SECRET": SECRET}
-    caller = subprocess.Popen([sys.executable, "-c", CALLER, str(progress), str(stop)], env=env)
+    caller = RunningCaller(tmp_path, {"PKCACHE_URL": server.url, "PKCACHE_SECRET": SECRET}, patience=60)
     try:
-        wait_for_calls(200)
+        caller.wait_for_calls(200)
         assert len(entry_keys(raw)) == 20
         server.kill()  # mid-run, with no warning
-        wait_for_calls(200)  # still answering, by computing
+        caller.wait_for_calls(200)  # still answering, by computing
         server.start()  # empty: no persistence
         raw.connection_pool.disconnect()
         deadline = time.monotonic() + 60
         while len(entry_keys(raw)) < 20:  # the caller is storing again
             assert time.monotonic() < deadline, "caching did not resume"
             time.sleep(0.05)
-        wait_for_calls(200)
+        caller.wait_for_calls(200)
     finally:
-        stop.touch()
-        assert caller.wait(timeout=60) == 0
+        caller.stop()
+        assert caller.wait() == 0
 
 
 def test_an_unreachable_server_never_breaks_the_caller(caplog: pytest.LogCaptureFixture) -> None:

@@ -24,7 +24,7 @@ import pytest
 import pkcache
 from pkcache._errors import InvalidOptionError
 from pkcache._housekeeping.pruning import TEMP_GRACE
-from tests.helpers import python_path, run_python, wait_for
+from tests.helpers import RunningCaller, error_without, imported_when, python_path, run_python, wait_for
 from tests.s3server import BUCKET
 
 pytest.importorskip("boto3", reason="the s3 extra is not installed (pip install 'pkcache[s3]')")
@@ -202,53 +202,16 @@ def test_a_live_holder_keeps_its_lock_past_the_lease(url: str) -> None:
 
 # -- the server goes away --------------------------------------------------------------------
 
-CALLER = textwrap.dedent(
-    """
-    import sys
-    from pathlib import Path
-    import pkcache
-
-    progress, stop = Path(sys.argv[1]), Path(sys.argv[2])
-
-    @pkcache.cached
-    def square(x):
-        return x * x
-
-    calls = 0
-    while not stop.exists():
-        for x in range(20):
-            assert square(x) == x * x  # right, whether from the server or computed
-            calls += 1
-        progress.write_text(str(calls))
-    """
-)
-
 
 def test_the_server_killed_and_restarted_under_a_running_caller(
     tmp_path: Path, s3_server: Any, url: str, raw: Any
 ) -> None:
-    progress, stop = tmp_path / "progress", tmp_path / "stop"
-
-    def calls() -> int:
-        try:
-            return int(progress.read_text() or 0)
-        except (FileNotFoundError, ValueError):
-            return 0
-
-    def wait_for_calls(more: int) -> None:
-        target, deadline = calls() + more, time.monotonic() + 90
-        while calls() < target:
-            assert caller.poll() is None, "the caller died"
-            assert time.monotonic() < deadline, "the caller stopped making progress"
-            time.sleep(0.01)
-
-    env = {**os.environ, **s3_server.env(), "PKCACHE_URL": url, "PKCACHE_SECRET": SECRET}
-    caller = subprocess.Popen([sys.executable, "-c", CALLER, str(progress), str(stop)], env=env)
+    caller = RunningCaller(tmp_path, {**s3_server.env(), "PKCACHE_URL": url, "PKCACHE_SECRET": SECRET}, patience=90)
     try:
-        wait_for_calls(100)
+        caller.wait_for_calls(100)
         assert len(entry_paths(raw)) == 20
         s3_server.stop(signal.SIGKILL)  # mid-run, with no warning
-        wait_for_calls(100)  # still answering, by computing
+        caller.wait_for_calls(100)  # still answering, by computing
         s3_server.start()  # same ports, same data
         # So that the entries seen next were stored after the restart:
         raw.client.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in entry_paths(raw)]})
@@ -256,12 +219,12 @@ def test_the_server_killed_and_restarted_under_a_running_caller(
         while len(entry_paths(raw)) < 20:  # the caller is storing again
             assert time.monotonic() < deadline, "caching did not resume"
             time.sleep(0.05)
-        wait_for_calls(100)
+        caller.wait_for_calls(100)
     finally:
-        stop.touch()
+        caller.stop()
         if s3_server.process is None:
             s3_server.start()
-        assert caller.wait(timeout=60) == 0
+        assert caller.wait() == 0
 
 
 def test_cli_with_the_server_down_says_so_in_one_line() -> None:
@@ -375,36 +338,16 @@ def test_a_writer_killed_mid_upload_leaves_no_entry_and_prune_aborts_its_upload(
 
 
 def test_without_the_extra_an_s3_url_names_it() -> None:
-    out = run_python(
-        """
-        import sys
-        sys.modules["boto3"] = None  # as if boto3 were not installed
-        import pkcache
-        try:
-            pkcache.cached(store="s3://bucket/prefix")
-        except ImportError as exc:
-            print(type(exc).__name__, exc)
-        """
-    )
+    out = error_without("boto3", "s3://bucket/prefix")
     assert out.startswith("MissingDependencyError")
     assert "pip install 'pkcache[s3]'" in out
 
 
 def test_boto3_is_imported_only_for_an_s3_url(tmp_path: Path) -> None:
-    out = run_python(
-        f"""
-        import sys
-        import pkcache
-        @pkcache.cached(cache_dir={str(tmp_path / "cache")!r})
-        def double(x):
-            return 2 * x
-        double(2); double(2)
-        print("boto3" in sys.modules)
-        pkcache.cached(store="s3://bucket/prefix?endpoint=http://127.0.0.1:1")
-        print("boto3" in sys.modules)
-        """
-    )
-    assert out.split() == ["False", "True"]
+    assert imported_when("boto3", "s3://bucket/prefix?endpoint=http://127.0.0.1:1", tmp_path / "cache") == [
+        "False",
+        "True",
+    ]
 
 
 @pytest.mark.parametrize(
