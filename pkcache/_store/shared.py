@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 
-from .._errors import InvalidOptionError
+from .._errors import InvalidOptionError, StoreError
 from .._forks import renew_guard
 from .protocol import EntryStat
 
@@ -90,3 +91,28 @@ class Renewals:
                 held = list(self._held.values())
             for renew in held:
                 renew()
+
+
+class Outage:
+    """After a connection failure, a server is left alone for ``RETRY_AFTER`` seconds.
+
+    A cached function called in a loop then does not wait on a dead server at each call;
+    the first call after the pause tries again, and caching resumes by itself.
+    """
+
+    RETRY_AFTER = 1.0
+
+    def __init__(self, what: str) -> None:
+        self.what = what  # "Redis at URL": how messages name the server
+        self._until = 0.0
+
+    def check(self) -> None:
+        """Raise ``StoreError`` while the server is being left alone."""
+        if self._until and time.monotonic() < self._until:
+            raise StoreError(f"{self.what} is unreachable (retrying within {self.RETRY_AFTER:g}s)")
+
+    def began(self) -> None:
+        self._until = time.monotonic() + self.RETRY_AFTER
+
+    def ended(self) -> None:
+        self._until = 0.0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -12,11 +11,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ..._errors import StoreError
+from ..shared import Outage
 
 T = TypeVar("T")
 
-# After a connection failure, calls skip the server for this long (seconds).
-_RETRY_AFTER = 1.0
 # URL parameters that are pkcache's, not redis-py's.
 _OWN_PARAMS = ("prefix", "lease")
 
@@ -58,21 +56,20 @@ class Server:
             retry=Retry(NoBackoff(), 1),
             retry_on_error=[redis.ConnectionError, redis.TimeoutError],
         )
-        self._down_until = 0.0
+        self._outage = Outage(f"Redis at {location}")
 
     def run(self, command: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one client call; a Redis failure raises ``StoreError``."""
-        if self._down_until and time.monotonic() < self._down_until:
-            raise StoreError(f"Redis at {self.location} is unreachable (retrying within {_RETRY_AFTER:g}s)")
+        self._outage.check()
         try:
             result = command(*args, **kwargs)
         except redis.RedisError as exc:
             raise self.error(exc) from exc
-        self._down_until = 0.0
+        self._outage.ended()
         return result
 
     def error(self, exc: redis.RedisError) -> StoreError:
         """Translate a redis-py error, noting a connection failure."""
         if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
-            self._down_until = time.monotonic() + _RETRY_AFTER
+            self._outage.began()
         return StoreError(f"Redis at {self.location}: {exc}")

@@ -9,7 +9,6 @@ the parent's).
 from __future__ import annotations
 
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -20,12 +19,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..._errors import StoreError
 from ..._forks import in_child, renew_guard
+from ..shared import Outage
 from .url import Url
 
 T = TypeVar("T")
 
-# After a connection failure, calls skip the server for this long (seconds).
-_RETRY_AFTER = 1.0
 # What a failed request may cost the caller, who has a function to run instead.
 _CONFIG = Config(
     connect_timeout=5,
@@ -88,7 +86,7 @@ class Client:
         self._guard = threading.Lock()
         renew_guard(self)
         self._s3: Any = None
-        self._down_until = 0.0
+        self._outage = Outage(f"the object store at {location}")
         _CLIENTS.add(self)
 
     @property
@@ -106,16 +104,15 @@ class Client:
     def reconnect(self) -> None:
         """Forget the client: a forked child cannot share its parent's connections."""
         self._s3 = None
-        self._down_until = 0.0
+        self._outage.ended()
 
     def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Make one request; not-found raises FileNotFoundError, conditions Refused or Unsupported."""
-        if self._down_until and time.monotonic() < self._down_until:
-            raise StoreError(f"the object store at {self.location} is unreachable (retrying within {_RETRY_AFTER:g}s)")
+        self._outage.check()
         try:
             result = method(*args, **kwargs)
-        except ClientError as exc:
-            self._down_until = 0.0
+        except ClientError as exc:  # the server answered
+            self._outage.ended()
             error = exc.response.get("Error", {})
             codes = {str(error.get("Code", "")), str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"))}
             if codes & _NOT_FOUND:
@@ -126,9 +123,9 @@ class Client:
                 raise Unsupported(str(exc)) from exc
             raise StoreError(f"object store at {self.location}: {error.get('Code')}: {error.get('Message')}") from exc
         except (BotoCoreError, OSError) as exc:  # no connection, timeouts, no credentials
-            self._down_until = time.monotonic() + _RETRY_AFTER
+            self._outage.began()
             raise StoreError(f"object store at {self.location}: {exc}") from exc
-        self._down_until = 0.0
+        self._outage.ended()
         return result
 
     def key(self, path: str) -> str:
