@@ -7,10 +7,13 @@ started again serves what it held, on the same ports.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,14 +25,40 @@ from typing import Any
 
 import pytest
 
-from tests.redisserver import free_port
-
 ACCESS_KEY = "pkcache-test-key"
 SECRET_KEY = "pkcache-test-secret-0123456789"
 BUCKET = "pkcache-tests"
 _START_TIMEOUT = 60.0
-_STOP_GRACE = 3.0
 _SERVICES = ("master", "volume", "filer", "s3")
+_STOP_GRACE = 3.0
+_NAMED_PORTS = [f"{s}.{kind}" for s in _SERVICES for kind in ("port", "port.grpc")] + [
+    "s3.port.iceberg",
+    "s3.port.lance",
+]
+
+
+def _ports() -> dict[str, int]:
+    """A free loopback port for each of weed's listeners, below the kernel's ephemeral range.
+
+    weed binds its listeners one after another over seconds while its parts connect to
+    each other; a port from the ephemeral range could meanwhile become the source port
+    of one of those connections, and the listener would fail to bind.
+    """
+    low = 32768
+    with contextlib.suppress(OSError, ValueError):
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    candidates = random.sample(range(max(1024, low - 12000), low), 200)
+    found: list[int] = []
+    for port in candidates:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:  # taken
+                continue
+        found.append(port)
+        if len(found) == len(_NAMED_PORTS):
+            return dict(zip(_NAMED_PORTS, found, strict=True))
+    raise RuntimeError("no free loopback ports below the ephemeral range")
 
 
 def weed() -> str | None:
@@ -49,8 +78,7 @@ class SeaweedServer:
         self.folder = folder
         self.auth = auth  # False: anyone may do anything, signatures are not checked
         # Each service's HTTP and gRPC ports, all free now (weed's defaults would clash).
-        self.ports = {f"{s}.{kind}": free_port() for s in _SERVICES for kind in ("port", "port.grpc")}
-        self.ports |= {"s3.port.iceberg": free_port(), "s3.port.lance": free_port()}
+        self.ports = _ports()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
