@@ -13,8 +13,10 @@ from .. import _codec
 from .._errors import EntryError
 from .._keys.pickler import PICKLING_ERRORS
 from .._log import Warnings, debugging, logger
+from .._store.protocol import Stamps
 from .._summary import summarize
 from .miss import MISS
+from .recent import RECENT, Kept, tokens
 
 if TYPE_CHECKING:
     from .._options import Options
@@ -50,13 +52,35 @@ class EntryIO:
         # With mmap_mode, the store maps large entries instead of reading them.
         mmap_mode = options.mmap_mode
         self._read = functools.partial(bucket.read, mmap_mode=mmap_mode) if mmap_mode else bucket.read
+        # Where the store can stamp entries, small ones are kept verified in memory
+        # (``recent``) and served again while their stamp holds. (With mmap_mode, large
+        # entries are mapped: read by ``bucket.read`` alone.)
+        self._stamps = bucket if isinstance(bucket, Stamps) and not mmap_mode else None
+        self._token = next(tokens)
 
     # -- reading ----------------------------------------------------------------------
 
     def lookup(self, key: str) -> Any:
         """Return the stored value of ``key`` (recording the hit), or ``MISS``."""
+        stamps = self._stamps
+        if stamps is None:
+            return self._read_and_load(key)
+        where = (self._token, key)
+        kept = RECENT.kept.get(where)
+        if kept is not None:
+            if stamps.stamp(key) == kept.stamp:
+                return MISS if self._expired(kept.created) else self._loaded(key, len(kept.stream), kept.stream)
+            RECENT.forget(where)
+        return self._read_and_load(key)
+
+    def _read_and_load(self, key: str) -> Any:
+        stamp = None
         try:
-            data = self._read(key)
+            if self._stamps is not None:
+                found = self._stamps.read_stamped(key)
+                data, stamp = (None, None) if found is None else found
+            else:
+                data = self._read(key)
         except OSError as exc:  # unreadable file or folder: recompute, as for a miss
             self._warn("read", "cannot read cache entry %s: %s", self.bucket.location(key), exc)
             return MISS
@@ -67,7 +91,9 @@ class EntryIO:
             opened = _codec.open_small(key, data, self.signer)
             if opened is not None:
                 created, stream = opened
-                return MISS if self._expired(created) else self._loaded(key, len(data), pickle.loads, stream)
+                if stamp is not None:
+                    RECENT.keep((self._token, key), Kept(stamp, created, stream))
+                return MISS if self._expired(created) else self._loaded(key, len(data), stream)
         return self._lookup_general(key, data)
 
     def _lookup_general(self, key: str, data: Any) -> Any:
@@ -86,15 +112,16 @@ class EntryIO:
             return MISS
         if self._expired(header.created):
             return MISS
-        return self._loaded(key, header.total_len, _codec.load_value, data, header)
+        return self._loaded(key, header.total_len, data, header)
 
     def _expired(self, created: float) -> bool:
         return self._ttl is not None and time.time() - created > self._ttl
 
-    def _loaded(self, key: str, size: int, load: Callable[..., Any], *args: Any) -> Any:
-        """Unpickle a verified entry with ``load(*args)``, recording the hit; ``MISS`` if it cannot be."""
+    def _loaded(self, key: str, size: int, data: Any, header: _codec.Header | None = None) -> Any:
+        """Unpickle a verified entry (a small one's pickle stream, or ``data`` with its
+        ``header``), recording the hit; ``MISS`` if it cannot be."""
         try:
-            value = load(*args)
+            value = pickle.loads(data) if header is None else _codec.load_value(data, header)
         except _UNPICKLE_ERRORS as exc:
             location = self.bucket.location(key)
             logger.warning("cannot unpickle %s (%s: %s); recomputing", location, type(exc).__name__, exc)

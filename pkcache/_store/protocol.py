@@ -7,7 +7,7 @@ it knows nothing of functions, pickling or signatures.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from .lock import BaseLock
@@ -171,3 +171,23 @@ class LeavesTempFiles(Protocol):
 
     def remove_dead_temp_file(self, temp: TempFile, grace: float) -> bool:
         """Remove a dead writer's temp file older than ``grace`` seconds."""
+
+
+@runtime_checkable
+class Stamps(Protocol):
+    """A bucket that can tell with one cheap call whether an entry is still the very bytes it read.
+
+    A stamp is equal for two reads only if they gave the same bytes (a directory: the
+    file's inode, size and times). The engine keeps small verified entries with their
+    stamp, and serves one again only while the entry's stamp now is the one it kept.
+    """
+
+    def read_stamped(self, key: str) -> tuple[Stored, Hashable | None] | None:
+        """``read(key)``, with the stamp of what was read if it is small bytes the store can vouch for.
+
+        The stamp is None for a large entry, and for one too recent to vouch for (a
+        directory: written within the file system's timestamp granularity, see there).
+        """
+
+    def stamp(self, key: str) -> Hashable | None:
+        """The stamp of the entry stored for ``key`` now; None if there is none (or it cannot be seen)."""

@@ -6,6 +6,7 @@ import contextlib
 import mmap
 import os
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -19,6 +20,7 @@ from .atomic import write_atomic
 from .folders import ABSENT, Root, open_file, open_folder
 from .keylock import KeyLock
 from .layout import ENTRY_SUFFIX, KEY_LOCKS
+from .stamps import TRUST_AGE_NS, Stamp, stamp_of
 
 # One read returns a small entry whole: the hit path is open, read, close.
 _FIRST_READ = 1 << 16
@@ -107,6 +109,42 @@ class DirectoryBucket:
             head = os.read(fd, _FIRST_READ)
             if len(head) < _FIRST_READ:
                 return head
+            stored = self._read_large(fd, head, mmap_mode)
+            fd = -1  # closed by _read_large, or by its reading thread
+            return stored
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def read_stamped(self, key: str) -> tuple[Stored, Stamp | None] | None:
+        """``read``, with a small entry's stamp (see ``stamp_of``)."""
+        try:
+            fd = os.open(self._path(key), _READ)
+        except FileNotFoundError:
+            return None
+        try:
+            head = os.read(fd, _FIRST_READ)
+            if len(head) < _FIRST_READ:
+                return head, stamp_of(os.fstat(fd), trusted_before=time.time_ns() - TRUST_AGE_NS)
+            stored = self._read_large(fd, head, None)
+            fd = -1
+            return stored, None
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def stamp(self, key: str) -> Stamp | None:
+        try:
+            status = os.stat(self._path(key), follow_symlinks=False)
+        except OSError:  # gone, or unreadable: a read will say which
+            return None
+        # stamp_of's tuple, built here: this is every hit's one system call.
+        return (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+
+    @staticmethod
+    def _read_large(fd: int, head: bytes, mmap_mode: str | None) -> Stored:
+        """The rest of an entry larger than one read; ``fd`` is closed here (or by the reading thread)."""
+        try:
             size = max(os.fstat(fd).st_size, len(head))
             if mmap_mode is not None:
                 # Mapped, not read: pages come in as the caller touches them. "r" maps
@@ -115,9 +153,9 @@ class DirectoryBucket:
                     return memoryview(mmap.mmap(fd, size, prot=mmap.PROT_READ))
                 prot = mmap.PROT_READ | mmap.PROT_WRITE
                 return memoryview(mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=prot))
-            # A large entry: read it into one writable, page-aligned buffer, so that
-            # arrays loaded from out-of-band buffers are writable and aligned as in the
-            # file, and nothing is copied twice.
+            # Read into one writable, page-aligned buffer, so that arrays loaded from
+            # out-of-band buffers are writable and aligned as in the file, and nothing
+            # is copied twice.
             view = allocate(size)
             view[: len(head)] = head
             if size >= _BACKGROUND_MIN:
