@@ -14,6 +14,20 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+
+class _Process:
+    id = os.getpid()
+
+
+def process_id() -> int:
+    """This process's id without a system call (a store's every use checks it): renewed in a forked child.
+
+    Python's ``os.fork`` (and so multiprocessing, loky, Dask's forking) runs the at-fork
+    hooks; a C-level ``fork`` that skips them leaves CPython itself in an unusable state.
+    """
+    return _Process.id
+
+
 _LOCKED: weakref.WeakSet[Any] = weakref.WeakSet()  # objects whose ``_guard`` is a threading.Lock
 _RESETS: list[Callable[[], None]] = []
 
@@ -29,6 +43,7 @@ def in_child(reset: Callable[[], None]) -> None:
 
 
 def _after_fork_in_child() -> None:
+    _Process.id = os.getpid()
     for obj in list(_LOCKED):
         obj._guard = threading.Lock()
     for reset in _RESETS:

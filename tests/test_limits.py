@@ -239,15 +239,16 @@ def test_a_live_writers_temp_file_survives_pruning_a_dead_ones_does_not(
         import pkcache
         from pkcache._store.local import atomic as _atomic
         _atomic._nameless.usable = False  # the named temp file, as on kernels without O_TMPFILE
-        real_write = os.write
-        def slow_write(fd, data):
-            if len(data) < 1 << 20:
-                return real_write(fd, data)
-            written = real_write(fd, data[: len(data) // 2])
+        real_writev = os.writev
+        def slow_writev(fd, buffers):
+            first = memoryview(buffers[0]).cast("B")
+            if sum(memoryview(b).nbytes for b in buffers) < 1 << 20:
+                return real_writev(fd, buffers)
+            written = os.write(fd, first[: first.nbytes // 2])
             Path(sys.argv[1]).touch()
             time.sleep(60)
             return written
-        os.write = slow_write
+        os.writev = slow_writev
         cache = pkcache.Cache({str(cache_dir)!r})
         cache.cached(lambda n: b"x" * n)(1 << 22)
         """

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from pkcache._store.local.atomic import write_atomic
-from pkcache._store.local.keylock import KeyLock
+from pkcache._store.local.keylock import KeyLock, LockFile
 from pkcache._store.local.store import DirectoryStore
+from tests.helpers import run_python
 
 V1, V2 = "v-" + "1" * 16, "v-" + "2" * 16
 MANIFEST = {"name": "mod.f", "current_version": V1}
@@ -35,8 +36,11 @@ def test_write_read_fanout_and_mode(tmp_path: Path) -> None:
     bucket = store.bucket("mod.f-1234", V1, MANIFEST)
     key = "cd" + "0" * 62
     bucket.write(key, [b"hello ", memoryview(b"world")], created=1234.5)
-    path = tmp_path / "cache" / "mod.f-1234" / V1 / "cd" / f"{key}.pkl"
+    version = tmp_path / "cache" / "mod.f-1234" / V1
+    path = version / "c" / f"{key}.pkl"
     assert path.read_bytes() == b"hello world"
+    # All 16 fan-out folders are made with the version folder: no later store makes one.
+    assert sorted(p.name for p in version.iterdir() if p.is_dir()) == list("0123456789abcdef")
     assert bytes(bucket.read(key) or b"") == b"hello world"
     assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "cache" / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
@@ -50,6 +54,19 @@ def test_write_read_fanout_and_mode(tmp_path: Path) -> None:
     )
     assert bucket.delete(key)
     assert not bucket.delete(key)
+
+
+def test_entries_in_two_digit_fan_folders_of_pkcache_0_1_are_listed_and_removed(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path / "cache")
+    bucket = store.bucket("mod.f-1234", V1, MANIFEST)
+    bucket.write("c" + "1" * 63, [b"new"], created=1.0)
+    old_key = "cd" + "0" * 62
+    old = tmp_path / "cache" / "mod.f-1234" / V1 / "cd"
+    old.mkdir()
+    (old / f"{old_key}.pkl").write_bytes(b"written by 0.1")
+    assert {e.key for e in store.entries()} == {old_key, "c" + "1" * 63}
+    assert store.remove_entries(e for e in store.entries() if e.key == old_key) == (1, 14)
+    assert not (old / f"{old_key}.pkl").exists()
 
 
 def test_large_entries_read_whole(tmp_path: Path) -> None:
@@ -139,16 +156,53 @@ def test_threads_of_one_process_exclude_each_other(tmp_path: Path) -> None:
     second.release()
 
 
-def test_no_descriptor_stays_open_when_no_lock_is_held(tmp_path: Path) -> None:
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_idle_lock_files_stay_open_up_to_a_bound_until_close_idle(tmp_path: Path) -> None:
     path = str(tmp_path / "locks")
-    before = len(os.listdir("/proc/self/fd"))
+    LockFile.close_idle()  # those earlier tests left open
+    before = _open_descriptors()
     locks = [KeyLock(path, f"{i:02x}" * 32) for i in range(5)]
     for lock in locks:
         assert lock.try_acquire()
-    assert len(os.listdir("/proc/self/fd")) == before + 1  # one descriptor for all five
+    assert _open_descriptors() == before + 1  # one descriptor for all five
     for lock in locks:
         lock.release()
-    assert len(os.listdir("/proc/self/fd")) == before
+    assert _open_descriptors() == before + 1  # kept for the next miss: no open and close per miss
+    assert locks[0].try_acquire()
+    locks[0].release()
+    assert _open_descriptors() == before + 1
+    for i in range(3 * LockFile.IDLE_KEPT):  # many lock files, one after another
+        other = KeyLock(str(tmp_path / f"locks-{i}"), "ab" * 32)
+        assert other.try_acquire()
+        other.release()
+    assert _open_descriptors() <= before + LockFile.IDLE_KEPT
+    LockFile.close_idle(under=str(tmp_path))
+    assert _open_descriptors() == before
+
+
+def test_an_idle_lock_file_removed_meanwhile_is_not_locked_again(tmp_path: Path) -> None:
+    # A lock on a file that lost its name excludes nobody: the next lock opens the file anew.
+    path = tmp_path / "locks"
+    lock = KeyLock(str(path), "ab" * 32)
+    assert lock.try_acquire()
+    lock.release()
+    path.unlink()
+    assert lock.try_acquire()
+    try:
+        assert path.exists()
+        held_elsewhere = run_python(
+            f"""
+            from pkcache._store.local.keylock import KeyLock
+            print(KeyLock({str(path)!r}, "ab" * 32).try_acquire())
+            """
+        )
+        assert held_elsewhere.split() == ["False"]
+    finally:
+        lock.release()
+    LockFile.close_idle(under=str(tmp_path))
 
 
 def test_a_ledger_whose_folder_vanished_never_closes_a_descriptor_twice(tmp_path: Path) -> None:

@@ -121,15 +121,16 @@ KILLED_WRITER = textwrap.dedent(
     from pathlib import Path
     from pkcache._store.local import store as _localstore
     marker = Path(sys.argv[1])
-    real_write = os.write
-    def slow_write(fd, data):
-        if len(data) < 1 << 20:  # the secret, CACHEDIR.TAG, the entry's header
-            return real_write(fd, data)
-        written = real_write(fd, data[: len(data) // 2])
+    real_writev = os.writev
+    def slow_writev(fd, buffers):
+        first = memoryview(buffers[0]).cast("B")
+        if sum(memoryview(b).nbytes for b in buffers) < 1 << 20:  # the secret, CACHEDIR.TAG, a manifest
+            return real_writev(fd, buffers)
+        written = os.write(fd, first[: first.nbytes // 2])
         marker.touch()  # half of the entry is on disk: the parent kills us now
         time.sleep(60)
         return written
-    _localstore.os.write = slow_write
+    _localstore.os.writev = slow_writev
     from work_mod import big
     big(1 << 22)
     """

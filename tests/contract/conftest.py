@@ -49,7 +49,7 @@ def local_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ba
     root = tmp_path / "store"
 
     def entry_path(namespace: str, version: str, key: str) -> Path:
-        return root / namespace / version / key[:2] / f"{key}.pkl"
+        return root / namespace / version / key[:1] / f"{key}.pkl"
 
     def read_entry(namespace: str, version: str, key: str) -> bytes | None:
         path = entry_path(namespace, version, key)

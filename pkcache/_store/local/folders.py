@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from ..._errors import NotACacheError, UnsafePathError
-from ..._forks import renew_guard
+from ..._forks import process_id, renew_guard
 from .atomic import write_atomic
 
 TAG = "CACHEDIR.TAG"
@@ -110,19 +110,19 @@ class Root:
         """
         with self._guard:
             fd = self._fd
-            valid = fd >= 0 and self._pid == os.getpid() and os.fstat(fd).st_nlink > 0
+            valid = fd >= 0 and self._pid == process_id() and os.fstat(fd).st_nlink > 0
             if valid and (self._marked or not create):
                 return fd
             self._forget()
             opened = self._open_checked(create=create)
             if opened is None:
                 return None
-            self._fd, self._pid = opened, os.getpid()
+            self._fd, self._pid = opened, process_id()
             return opened
 
     def _forget(self) -> None:
         fd, self._fd = self._fd, -1
-        if fd >= 0 and self._pid == os.getpid():
+        if fd >= 0 and self._pid == process_id():
             os.close(fd)
 
     def close(self) -> None:

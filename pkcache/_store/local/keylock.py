@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Callable
 from typing import ClassVar
 
-from ..._forks import in_child, renew_guard
+from ..._forks import in_child, process_id, renew_guard
 from ..lock import BaseLock
 
 try:
@@ -31,16 +31,22 @@ _CONTENDED = {errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK}
 
 
 class LockFile:
-    """A file whose bytes are locks, opened once per process while any of its locks is in use.
+    """A file whose bytes are locks, opened once per process and kept open while in use or lately used.
 
     Record locks are dropped when *any* descriptor of the file is closed by the process
     that holds them, so this is the only place that opens it, and it closes it only when
-    no lock of this process needs it (an idle descriptor would also keep the file system
-    busy: no read-only remount, no unmount).
+    no lock of this process needs it. The ``IDLE_KEPT`` lock files used last stay open
+    when idle (each miss would otherwise open and close one); an idle one is checked to
+    still have a name before it is used again (its folder may have been cleared, and a
+    lock on a file nobody else can open excludes nobody). ``close_idle`` lets them go (a
+    descriptor keeps the file system busy: no read-only remount, no unmount).
     """
+
+    IDLE_KEPT = 8
 
     _instances: ClassVar[weakref.WeakValueDictionary[str, LockFile]] = weakref.WeakValueDictionary()
     _instances_lock: ClassVar[threading.Lock] = threading.Lock()
+    _idle: ClassVar[dict[str, LockFile]] = {}  # the lately used, oldest first (under _instances_lock)
 
     def __init__(self, path: str, opener: Callable[[], int] | None = None) -> None:
         self.path = path
@@ -63,21 +69,48 @@ class LockFile:
     def open(self) -> int:
         """Return the descriptor, opening it if needed; pair each call with ``close``."""
         with self._guard:
+            fd = self._fd
             # A forked child inherits the descriptor but not the locks: it opens its own.
-            if self._fd is None or self._pid != os.getpid():
+            if fd is not None and (self._pid != process_id() or (not self._users and os.fstat(fd).st_nlink == 0)):
+                self._forget()
+            if self._fd is None:
                 self._fd = self._opener()
-                self._pid = os.getpid()
+                self._pid = process_id()
                 self._users = 0
             self._users += 1
             return self._fd
 
     def close(self) -> None:
-        """Give back a descriptor from ``open``; the last user closes it."""
+        """Give back a descriptor from ``open``; idle, it stays open while among the ``IDLE_KEPT`` last used."""
         with self._guard:
             self._users -= 1
-            if self._users == 0 and self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+            if self._users:
+                return
+        with LockFile._instances_lock:
+            idle = LockFile._idle
+            idle.pop(self.path, None)
+            idle[self.path] = self
+            evicted = [idle.pop(path) for path in list(idle)[: max(len(idle) - self.IDLE_KEPT, 0)]]
+        for lock_file in evicted:
+            lock_file._close_if_idle()
+
+    def _close_if_idle(self) -> None:
+        with self._guard:
+            if not self._users:
+                self._forget()
+
+    def _forget(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None and self._pid == process_id():
+            os.close(fd)
+
+    @classmethod
+    def close_idle(cls, under: str = "") -> None:
+        """Close the idle lock files whose path starts with ``under``."""
+        with cls._instances_lock:
+            found = [cls._idle.pop(path) for path in list(cls._idle) if path.startswith(under)]
+        for lock_file in found:
+            lock_file._close_if_idle()
 
 
 def _open_path(path: str) -> int:
@@ -116,6 +149,7 @@ def _fresh_locks_in_child() -> None:
     # The parent's other threads may hold some of these: the child starts with none held.
     _THREAD_LOCKS.locks = weakref.WeakValueDictionary()
     LockFile._instances_lock = threading.Lock()
+    LockFile._idle = {}
     for lock_file in list(LockFile._instances.values()):
         lock_file._fd, lock_file._users = None, 0  # the child opens its own (the parent's stays open there)
 

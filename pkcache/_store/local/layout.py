@@ -6,7 +6,9 @@
       NAMESPACE/               function.json (pkcache's manifest: written first), .ledger, usage.log,
                                usage.json, .swept, .prune.lock
         v-0123456789abcdef/    .locks
-          ab/                  abcdef....pkl (64 hex digits), and writers' .tmp-... files
+          a/ ... f/            abcdef....pkl (64 hex digits), and writers' .tmp-... files
+                               (16 folders by the key's first hex digit, made with the
+                               version folder; pkcache 0.1 used 256, by two digits)
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ ENTRY_SUFFIX = ".pkl"
 GITIGNORE = ".gitignore"
 
 _VERSION = re.compile(r"v-[0-9a-f]{16}\Z")
-_FAN = re.compile(r"[0-9a-f]{2}\Z")
+_FAN = re.compile(r"[0-9a-f]{1,2}\Z")  # two digits: pkcache 0.1's (listed, so that they can be removed)
+FANS = tuple("0123456789abcdef")
 _ENTRY = re.compile(r"[0-9a-f]{64}\.pkl\Z")
 _ROTATED_LOG = re.compile(r"usage\.log\.[0-9]+-[0-9a-f]{8}\Z")
 _ROOT_FILES = frozenset({TAG, CONFIG, LEDGER, PRUNE_LOCK, GITIGNORE})

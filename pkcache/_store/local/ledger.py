@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..._forks import process_id
+
 try:
     import fcntl
 except ImportError:  # Windows: filelock guards the totals file instead
@@ -102,7 +104,7 @@ class Ledger:
         # an open file that lost its last name has no links left, which fstat tells
         # without walking the path.
         fd = self._fd
-        if fd is not None and self._pid == os.getpid() and os.fstat(fd).st_nlink > 0:
+        if fd is not None and self._pid == process_id() and os.fstat(fd).st_nlink > 0:
             return fd
         self._forget()
         fd = self._opener()
@@ -115,7 +117,7 @@ class Ledger:
         except BaseException:
             os.close(fd)
             raise
-        self._fd, self._pid = fd, os.getpid()
+        self._fd, self._pid = fd, process_id()
         return fd
 
     def _forget(self) -> None:
@@ -125,7 +127,7 @@ class Ledger:
         if self._map is not None:
             self._map.close()
             self._map = None
-        if fd is not None and self._pid == os.getpid():
+        if fd is not None and self._pid == process_id():
             os.close(fd)
 
     def _locked(self) -> _Held:

@@ -25,7 +25,7 @@ from .atomic import TEMP_PREFIX, remove_dead_temp_file, write_atomic
 from .bucket import DirectoryBucket
 from .folders import ABSENT, Root, open_folder
 from .jsonfiles import has_manifest, manifest_bytes, read_json
-from .keylock import KeyLock
+from .keylock import KeyLock, LockFile
 from .records import Records
 from .removal import remove_namespace_files
 from .sharing import shared_directory_warning, warn_if_shared
@@ -165,8 +165,9 @@ class DirectoryStore:
         return self.records.prune_lock(namespace)
 
     def close(self) -> None:
-        """Close the descriptors this store keeps open (its running totals, its root); reopened on use."""
+        """Close the descriptors this store keeps open (running totals, idle key locks, its root); reopened on use."""
         self.records.close()
+        LockFile.close_idle(under=f"{self.location}/")
         self.folders.close()
 
     # -- manifests, configuration, usage ------------------------------------------------
@@ -193,7 +194,10 @@ class DirectoryStore:
         removed: dict[str, list[int]] = {}  # namespace -> [entries, bytes] actually unlinked
         by_folder: dict[tuple[str, str, str], list[EntryStat]] = {}
         for entry in entries:
-            by_folder.setdefault((entry.namespace, entry.version, entry.key[:2]), []).append(entry)
+            fan = os.path.basename(os.path.dirname(entry.location))  # one hex digit, or 0.1's two
+            if not layout.is_fan(fan):
+                continue  # not listed by this store: never pkcache's to remove
+            by_folder.setdefault((entry.namespace, entry.version, fan), []).append(entry)
         for parts, found in by_folder.items():
             try:
                 folder = self.folders.open_folder(parts, create=False)
