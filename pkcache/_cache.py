@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 from ._decorator.calls import CachedFunction, P, R, decorate, wrap
@@ -14,6 +13,8 @@ from ._options import DEFAULT_LOCK_TIMEOUT, CacheOptions, check, check_path, che
 from ._store.open import default_location, is_url, open_store
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from typing_extensions import Unpack
 
 
@@ -46,6 +47,8 @@ class Cache(StoreAdmin):
         checked = check_path("directory", directory)
         self._secret = check_secrets(secret, secret_file)
         location = checked if checked is not None else default_location()
+        from pathlib import Path  # imported here: ``import pkcache`` stays quick (docs/performance.md)
+
         # A directory's path, or a server's URL (as given: it may hold a password).
         self.directory: Path | None = None if is_url(location) else Path(location).expanduser()
         self.url: str | None = str(location) if self.directory is None else None
@@ -73,6 +76,8 @@ class Cache(StoreAdmin):
 
         Cached functions share it, so a process opens each store once.
         """
+        from pathlib import Path
+
         if location is None:
             location = default_location()
         place: str | Path = location if is_url(location) else Path(location).expanduser()

@@ -8,7 +8,8 @@ import re
 from ._errors import InvalidOptionError, InvalidOptionTypeError
 
 _AGE_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
-_AGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
+# Patterns, not compiled ones: ``re`` compiles (and caches) them at first use, not at import.
+_AGE_RE = r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$"
 
 _SIZE_UNITS = {
     "": 1,
@@ -26,7 +27,7 @@ _SIZE_UNITS = {
     "gib": 1024**3,
     "tib": 1024**4,
 }
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+_SIZE_RE = r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$"
 
 
 def parse_age(value: object, *, option: str = "age") -> float:
@@ -38,7 +39,7 @@ def parse_age(value: object, *, option: str = "age") -> float:
     elif isinstance(value, (int, float)):
         seconds = float(value)
     elif isinstance(value, str):
-        match = _AGE_RE.match(value)
+        match = re.match(_AGE_RE, value, re.IGNORECASE)
         if match is None:
             raise InvalidOptionError(f"{option} {value!r} is not an age like 30s, 15m, 2h or 7d")
         seconds = float(match.group(1)) * _AGE_UNITS[match.group(2).lower() or "s"]
@@ -58,7 +59,7 @@ def parse_size(value: object, *, option: str = "size") -> int:
     if isinstance(value, int):
         size = value
     elif isinstance(value, str):
-        match = _SIZE_RE.match(value)
+        match = re.match(_SIZE_RE, value, re.IGNORECASE)
         unit = match.group(2).lower() if match else ""
         if match is None or unit not in _SIZE_UNITS:
             raise InvalidOptionError(f"{option} {value!r} is not a size like 500MB or 2GiB")

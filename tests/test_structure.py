@@ -16,6 +16,7 @@ A module may import from its own layer or any layer below, never above.
 from __future__ import annotations
 
 import ast
+import os
 import re
 from pathlib import Path
 
@@ -126,3 +127,25 @@ def test_benchmarks_and_examples_use_the_public_api_only() -> None:
         if private.search(line)
     ]
     assert offenders == []
+
+
+def test_import_pkcache_leaves_what_it_needs_only_later_unimported() -> None:
+    # ``import pkcache`` stays quick (docs/performance.md): what only a call, a listing or
+    # a message needs is imported then. Run without ``site`` (an editable install's
+    # finder imports pathlib first), with the package and its dependencies on the path.
+    import site
+    import subprocess
+    import sys
+
+    later = ["pathlib", "fnmatch", "logging", "pickle", "json", "platformdirs", "blake3", "filelock", "inspect"]
+    path = os.pathsep.join([str(PACKAGE.parent), *site.getsitepackages()])
+    code = f"import sys; import pkcache; print([m for m in {later!r} if m in sys.modules])"
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

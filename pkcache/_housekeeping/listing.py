@@ -7,7 +7,6 @@ on to raise in the caller.
 
 from __future__ import annotations
 
-import fnmatch
 import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -51,7 +50,11 @@ def matching(found: list[Function], pattern: str | None) -> list[Function]:
 
 
 def _name_matches(name: str, pattern: str) -> bool:
-    return name == pattern or name.endswith(("." + pattern, ":" + pattern)) or fnmatch.fnmatchcase(name, pattern)
+    if name == pattern or name.endswith(("." + pattern, ":" + pattern)):
+        return True
+    import fnmatch  # imported here: ``import pkcache`` stays quick
+
+    return fnmatch.fnmatchcase(name, pattern)
 
 
 def _count(value: object) -> int | None:

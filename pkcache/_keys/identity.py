@@ -10,7 +10,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE_NAME = r"[^A-Za-z0-9._-]+"  # compiled (and cached) by re at first use, not at import
 
 
 def function_name(func: Callable[..., Any]) -> str:
@@ -68,7 +68,7 @@ def global_reads(func: Callable[..., Any]) -> list[str]:
 
 def folder_name(name: str) -> str:
     """Return a readable, filesystem-safe folder name for a function, unique per name."""
-    readable = _UNSAFE_NAME.sub("_", name).strip("._") or "function"
+    readable = re.sub(_UNSAFE_NAME, "_", name).strip("._") or "function"
     digest = _new_hash()
     digest.update(name.encode())
     return f"{readable[:80]}-{digest.hexdigest()[:8]}"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeGuard
 
 from .._errors import MissingDependencyError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .protocol import Store
 
 DIR_ENV = "PKCACHE_DIR"
@@ -25,6 +26,8 @@ def is_url(location: object) -> TypeGuard[str]:
 
 def default_directory() -> Path:
     """Return ``$PKCACHE_DIR`` if set, else the user's cache folder for pkcache."""
+    from pathlib import Path  # imported here: ``import pkcache`` stays quick
+
     env = os.environ.get(DIR_ENV)
     if env:
         return Path(env).expanduser()
