@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -305,3 +306,27 @@ def test_sweeps_fold_the_usage_log_of_functions_without_bounds(cache: pkcache.Ca
     hits, last = cache.store.read_usage(summary.namespace).keys[load.cache_key("a")]
     assert hits == 3
     assert last > 0
+
+
+def test_a_large_scope_over_its_bound_is_pruned_off_the_callers_thread(
+    cache: pkcache.Cache, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Over 1,000 entries, a prune lists seconds' worth of files: the call that exceeds the
+    # bound hands it to the process's pruning thread and returns.
+    @cache.cached(max_entries=1500)
+    def double(n: int) -> int:
+        return n * 2
+
+    for n in range(1500):
+        double.entry(n).put(n * 2)
+    with caplog.at_level(logging.INFO, logger="pkcache"):
+        assert double(1500) == 3000  # the 1,501st entry
+        deadline = time.monotonic() + 60
+        while len(cache.entries()) > 1350:  # pruned to the low-water mark, 90% of the bound
+            assert time.monotonic() < deadline, "the bound was not restored"
+            time.sleep(0.05)
+    pruned = [r for r in caplog.records if r.getMessage().startswith("pruned")]
+    assert [r.threadName for r in pruned] == ["pkcache-pruner"]
+    assert len(cache.entries()) == 1350
+    assert double(1500) == 3000  # the newest entry stays
+    assert double.cache_info().misses == 1

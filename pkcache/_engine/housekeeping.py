@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .._housekeeping.pruning import PruneReport, prune
+from .._housekeeping.pruning import prune
 from .._housekeeping.usage import UsageRecorder
 from .._log import logger
 from .._reports import CacheInfo
+from .pruner import PRUNER, SYNC_ENTRIES
 
 if TYPE_CHECKING:
+    from .._housekeeping.policies import Limits
     from .._options import Options
     from .cachelike import CacheLike
     from .identity import FunctionIdentity
@@ -90,19 +92,28 @@ class Housekeeping:
 
     # -- limits ---------------------------------------------------------------------------
 
-    def enforce_limits(self) -> PruneReport:
-        """Prune this function, then the whole cache, where a limit is now exceeded."""
-        report = PruneReport()
+    def enforce_limits(self) -> None:
+        """Prune this function, then the whole cache, where a limit is now exceeded (see ``pruner``)."""
         store = self._cache.store
         limits = self._options.limits
-        if (limits.bounded and limits.exceeded_by(store.totals(self.namespace))) or self._sweep_due():
+        totals = store.totals(self.namespace) if limits.bounded else None
+        if (totals is not None and limits.exceeded_by(totals)) or self._sweep_due():
             self.flush_usage()
-            report = report.plus(prune(store, self.namespace, limits.low_water()))
+            entries = (totals or store.totals(self.namespace))[0]
+            self._prune(self.namespace, limits.low_water(), entries)
         cache_limits = self._cache.limits
-        if cache_limits.bounded and cache_limits.exceeded_by(store.totals(None)):
-            self._cache.flush_usage()
-            report = report.plus(prune(store, None, cache_limits.low_water()))
-        return report
+        if cache_limits.bounded:
+            everything = store.totals(None)
+            if cache_limits.exceeded_by(everything):
+                self._cache.flush_usage()
+                self._prune(None, cache_limits.low_water(), everything[0])
+
+    def _prune(self, namespace: str | None, limits: Limits, entries: int) -> None:
+        store = self._cache.store
+        if entries <= SYNC_ENTRIES:
+            prune(store, namespace, limits)
+        else:
+            PRUNER.submit((id(store), namespace), lambda: prune(store, namespace, limits))
 
     def _sweep_due(self) -> bool:
         # A sweep now and then, shared by all processes through the store: it removes
