@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -308,25 +307,52 @@ def test_sweeps_fold_the_usage_log_of_functions_without_bounds(cache: pkcache.Ca
     assert last > 0
 
 
-def test_a_large_scope_over_its_bound_is_pruned_off_the_callers_thread(
-    cache: pkcache.Cache, caplog: pytest.LogCaptureFixture
-) -> None:
-    # Over 1,000 entries, a prune lists seconds' worth of files: the call that exceeds the
-    # bound hands it to the process's pruning thread and returns.
+LARGE_SCOPE = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import pkcache
+
+    folder = Path(sys.argv[1])
+    cache = pkcache.Cache(folder / "cache")
+
     @cache.cached(max_entries=1500)
-    def double(n: int) -> int:
+    def double(n):
         return n * 2
 
     for n in range(1500):
         double.entry(n).put(n * 2)
-    with caplog.at_level(logging.INFO, logger="pkcache"):
-        assert double(1500) == 3000  # the 1,501st entry
-        deadline = time.monotonic() + 60
-        while len(cache.entries()) > 1350:  # pruned to the low-water mark, 90% of the bound
-            assert time.monotonic() < deadline, "the bound was not restored"
-            time.sleep(0.05)
-    pruned = [r for r in caplog.records if r.getMessage().startswith("pruned")]
-    assert [r.threadName for r in pruned] == ["pkcache-pruner"]
+    (folder / "populated").touch()
+    while not (folder / "locked").exists():
+        time.sleep(0.01)
+    assert double(1500) == 3000  # the 1,501st entry: over the bound
+    (folder / "returned").touch()
+    """
+)
+
+
+def test_a_large_scope_over_its_bound_is_pruned_by_another_process_that_outlives_the_caller(
+    tmp_path: Path,
+) -> None:
+    # Over 1,000 entries, a prune lists seconds' worth of files: the call that exceeds the
+    # bound hands it to a pruning process and returns, and exits here at once. While this
+    # test holds the function's prune lock, nobody can prune: a call pruning itself would
+    # wait for the lock instead of returning.
+    with subprocess.Popen([sys.executable, "-c", LARGE_SCOPE, str(tmp_path)]) as caller:
+        wait_for(tmp_path / "populated")
+        cache = pkcache.Cache(tmp_path / "cache")
+        (namespace,) = cache.store.namespaces()
+        lock = cache.store.prune_lock(namespace)
+        assert lock.acquire(5)
+        try:
+            (tmp_path / "locked").touch()
+            wait_for(tmp_path / "returned", timeout=20)  # a call waiting for the lock would take 30 s
+            assert caller.wait(30) == 0
+            assert len(cache.entries()) == 1501
+        finally:
+            lock.release()
+    deadline = time.monotonic() + 60
+    while len(cache.entries()) > 1350:  # pruned to the low-water mark, 90% of the bound
+        assert time.monotonic() < deadline, "the bound was not restored"
+        time.sleep(0.05)
     assert len(cache.entries()) == 1350
-    assert double(1500) == 3000  # the newest entry stays
-    assert double.cache_info().misses == 1

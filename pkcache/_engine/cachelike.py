@@ -28,6 +28,9 @@ class CacheLike(Protocol):
     @property
     def location(self) -> str: ...
 
+    def pickle_location(self) -> str:
+        """The location another process opens to reach the same store: a directory, or the URL as given."""
+
     def flush_usage(self) -> None:
         """Record every pending hit and miss of this process."""
 

@@ -113,7 +113,8 @@ class Housekeeping:
         if entries <= SYNC_ENTRIES:
             prune(store, namespace, limits)
         else:
-            PRUNER.submit((id(store), namespace), lambda: prune(store, namespace, limits))
+            location = self._cache.pickle_location()
+            PRUNER.submit(location, namespace, limits._asdict(), lambda: prune(store, namespace, limits))
 
     def _sweep_due(self) -> bool:
         # A sweep now and then, shared by all processes through the store: it removes
