@@ -29,6 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anatomy  # the script's own folder is on sys.path
+from anatomy import SETTLE
+
 LIBRARIES = ["pkcache", "joblib", "diskcache", "cachier", "plain"]
 
 # How each library turns a function into a cached one, given a fresh directory. Run in
@@ -110,6 +113,7 @@ def watch_cost(scratch: Path, pairs: int, calls: int) -> str:
     watched = make("pkcache", str(scratch / "watch-helpers"), small_with_helpers)
     for function in (plain, watched):
         hits(function, calls // 10)
+    time.sleep(SETTLE)
     extra = []
     for pair in range(pairs):
         order = [plain, watched] if pair % 2 else [watched, plain]
@@ -160,7 +164,11 @@ def misses(cached: Callable[..., Any], calls: int) -> float:
 
 
 def small_hit(library: str, directory: str, calls: int) -> float:
-    return hits(make(library, directory, small), calls)
+    cached = make(library, directory, small)
+    for x in range(50):
+        cached(x)
+    time.sleep(SETTLE)  # hits of entries stored seconds ago, as a later run's are (see anatomy.SETTLE)
+    return hits(cached, calls)
 
 
 def paired_hits(libraries: list[str], scratch: Path, pairs: int, calls: int) -> str:
@@ -174,6 +182,7 @@ def paired_hits(libraries: list[str], scratch: Path, pairs: int, calls: int) -> 
     cached = {library: make(library, str(scratch / f"paired-{library}"), small) for library in libraries}
     for function in cached.values():
         hits(function, calls // 10)  # stores the 50 results and warms up
+    time.sleep(SETTLE)
     ratios: dict[str, list[float]] = {library: [] for library in libraries if library != "pkcache"}
     for pair in range(pairs):
         for library, found in ratios.items():
@@ -314,11 +323,18 @@ def stable_across_processes(library: str, directory: str) -> str:
 
 
 def import_ms(library: str, repeat: int) -> float:
+    """Median ``import`` time in a fresh interpreter, from compiled bytecode (as ``pip install`` leaves it)."""
     module = {"plain": "pickle"}.get(library, library)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([sys.executable, "-c", f"import {module}"], env=env, check=True)  # writes any missing bytecode
     samples = []
     for _ in range(repeat):
         out = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", f"import {module}"], capture_output=True, text=True, check=True
+            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
         ).stderr
         last = [line for line in out.splitlines() if line.rstrip().endswith(f"| {module}")][-1]
         samples.append(int(last.split("|")[1]) / 1000)
@@ -450,6 +466,20 @@ def untimed_rows(libraries: list[str], scratch: Path, *, quick: bool) -> list[st
     ]
 
 
+def anatomy_sections(libraries: list[str], scratch: Path, array: Any, *, quick: bool) -> str:
+    """The hit's parts, system calls and warm misses, and the large hit's spread (see ``anatomy``)."""
+    text = ""
+    if {"pkcache", "plain"} <= set(libraries):
+        text += anatomy.hit_breakdown(make, small, scratch, 2000 if quick else 20_000)
+    closest = [library for library in ("pkcache", "plain", "diskcache") if library in libraries]
+    text += anatomy.syscalls_per_miss(closest)
+    entries, rounds = (10_000, 6) if quick else (100_000, 10)
+    text += anatomy.warm_misses(make, small, closest, scratch, entries=entries, pairs=rounds)
+    if {"pkcache", "joblib"} <= set(libraries):
+        text += anatomy.large_hit_spread(make, array_double, array, scratch, count=20)
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and smaller data (about 95 s)")
@@ -517,6 +547,7 @@ def main() -> None:
             reference += paired_hits(peers, scratch, 8 if args.quick else 24, 2000 if args.quick else 10_000)
         if "pkcache" in libraries:
             reference += watch_cost(scratch, 8 if args.quick else 24, 2000 if args.quick else 10_000)
+        reference += anatomy_sections(libraries, scratch, array, quick=args.quick)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -1,0 +1,168 @@
+"""Where a small hit's and a small miss's time goes, and how a large hit's times spread: for compare.py.
+
+Public API only: the parts of a hit are timed through what users can call (``cache_key``,
+``pickle.loads`` of the result) and the rest is the difference. System calls are counted
+with ``strace`` when it is installed (the row says so when it is not).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import timeit
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# pkcache serves a small hit from memory once its entry is this old (seconds): until then
+# every hit reads the file, since the file's stamp cannot yet vouch for it.
+SETTLE = 2.2
+
+
+def _best_us(call: Callable[[], Any], number: int, repeat: int = 7) -> float:
+    return min(timeit.repeat(call, number=number, repeat=repeat)) / number * 1e6
+
+
+def hit_breakdown(make: Callable[..., Any], small: Callable[..., Any], scratch: Path, number: int) -> str:
+    """A small hit of pkcache and of the plain decorator, taken apart (best of 7 repeats each)."""
+    import hashlib
+
+    functions = {lib: make(lib, str(scratch / f"anatomy-{lib}"), small) for lib in ("pkcache", "plain")}
+    for function in functions.values():
+        function(7)
+    young = _best_us(lambda: functions["pkcache"](7), number)
+    time.sleep(SETTLE)
+    stream = pickle.dumps(small(7), protocol=5)
+    parts = {
+        "pkcache": {
+            "hit": _best_us(lambda: functions["pkcache"](7), number),
+            "key (bind + hash)": _best_us(lambda: functions["pkcache"].cache_key(7), number),
+        },
+        "plain": {
+            "hit": _best_us(lambda: functions["plain"](7), number),
+            "key (bind + hash)": _best_us(
+                lambda: hashlib.md5(pickle.dumps((small.__qualname__, (7,), {}))).hexdigest(), number
+            ),
+        },
+    }
+    load = _best_us(lambda: pickle.loads(stream), number)
+    lines = ["\nA small hit taken apart (µs, best of 7 repeats; lookup = hit - key - load):"]
+    lines.append("| | hit | key (bind + hash) | lookup (find, check, call overhead) | load (unpickle) |")
+    lines.append("|---|---:|---:|---:|---:|")
+    for lib, found in parts.items():
+        lookup = found["hit"] - found["key (bind + hash)"] - load
+        lines.append(f"| {lib} | {found['hit']:.1f} | {found['key (bind + hash)']:.1f} | {lookup:.1f} | {load:.1f} |")
+    lines.append(
+        f"pkcache's hit on an entry written under {SETTLE:.0f} s ago (read from its file, not kept in memory): "
+        f"{young:.1f} µs."
+    )
+    return "\n".join(lines)
+
+
+STRACED = textwrap.dedent(
+    """
+    import os, sys
+    sys.path.insert(0, {here!r})
+    from compare import make, small
+    function = make({library!r}, {directory!r}, small)
+    function(-1, "warm")
+    os.write(2, b"pkcache-benchmark-start\\n")
+    for n in range({count}):
+        function(n, "miss")
+    os.write(2, b"pkcache-benchmark-end\\n")
+    """
+)
+
+
+def syscalls_per_miss(libraries: list[str], count: int = 200) -> str:
+    """System calls per small miss in a fresh cache, counted by strace between two markers."""
+    if shutil.which("strace") is None:
+        return "\nSystem calls per small miss: not counted (strace is not installed)."
+    cells = []
+    for library in libraries:
+        with tempfile.TemporaryDirectory() as scratch:
+            trace = Path(scratch) / "trace"
+            code = STRACED.format(
+                here=str(Path(__file__).parent), library=library, directory=str(Path(scratch) / "cache"), count=count
+            )
+            subprocess.run(
+                ["strace", "-f", "-o", str(trace), sys.executable, "-c", code],
+                check=True,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            )
+            lines = trace.read_text().splitlines()
+        start = next(i for i, line in enumerate(lines) if "pkcache-benchmark-start" in line)
+        end = next(i for i, line in enumerate(lines) if "pkcache-benchmark-end" in line)
+        calls: dict[str, int] = {}
+        for line in lines[start + 1 : end]:
+            name = line.split(None, 1)[-1].split("(", 1)[0]
+            if name.isidentifier():
+                calls[name] = calls.get(name, 0) + 1
+        top = ", ".join(f"{name} {n / count:.1f}" for name, n in sorted(calls.items(), key=lambda kv: -kv[1]))
+        cells.append(f"- {library}: {sum(calls.values()) / count:.1f} ({top})")
+    return f"\nSystem calls per small miss in a fresh cache (strace, mean of {count}):\n" + "\n".join(cells)
+
+
+def warm_misses(
+    make: Callable[..., Any],
+    small: Callable[..., Any],
+    libraries: list[str],
+    scratch: Path,
+    *,
+    entries: int,
+    pairs: int,
+) -> str:
+    """Small misses in caches already holding ``entries`` entries, timed in alternating rounds (µs per miss)."""
+    functions = {lib: make(lib, str(scratch / f"warm-{lib}"), small) for lib in libraries}
+    for function in functions.values():
+        for n in range(entries):
+            function(n, "warm")
+    samples: dict[str, list[float]] = {lib: [] for lib in libraries}
+    for pair in range(pairs):
+        order = libraries if pair % 2 else libraries[::-1]
+        for lib in order:
+            start = time.perf_counter()
+            for n in range(300):
+                functions[lib](n, f"miss-{pair}")
+            samples[lib].append((time.perf_counter() - start) / 300 * 1e6)
+    base = statistics.median(samples["pkcache"])
+    cells = [
+        f"{lib} {statistics.median(found):.0f}"
+        + ("" if lib == "pkcache" else f" ({statistics.median(found) / base:.2f}x)")
+        for lib, found in samples.items()
+    ]
+    return f"\nSmall misses in caches holding {entries:,} entries, medians of {pairs} rounds of 300 (µs): " + ", ".join(
+        cells
+    )
+
+
+def spread(call: Callable[[], Any], count: int) -> tuple[float, float, float, float]:
+    """(min, median, p90, max) in ms of ``count`` calls."""
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1e3)
+    times.sort()
+    return times[0], statistics.median(times), times[int(0.9 * (count - 1))], times[-1]
+
+
+def large_hit_spread(
+    make: Callable[..., Any], double: Callable[..., Any], array: Any, scratch: Path, *, count: int
+) -> str:
+    """The large hit's distribution for pkcache and joblib (each call returns new memory)."""
+    lines = [f"\nThe {array.nbytes >> 20} MB array hit, {count} hits each (ms): min, median, p90, max"]
+    for library in ("pkcache", "joblib"):
+        function = make(library, str(scratch / f"spread-{library}"), double)
+        function(array)
+        low, middle, p90, high = spread(lambda function=function: function(array), count)
+        lines.append(f"- {library}: {low:.1f}, {middle:.1f}, {p90:.1f}, {high:.1f}")
+    return "\n".join(lines)
