@@ -1,10 +1,12 @@
-"""How pkcache behaves as a cache directory grows: hit, list and prune times at 10k to 1M entries.
+"""How pkcache behaves as a cache directory grows: hit, list, prune and bounded-miss times at 10k to 1M entries.
 
 Usage: python benchmarks/scale.py [--sizes 10000,100000,1000000] [--dir SCRATCH]
 
 Entries are stored through the public API (``f.entry(n).put(value)``: one signed entry
 per key, as a call stores it, without running the body); hits then go through the
-decorator. Prints a markdown table. Needs about 4 KB of disk per entry.
+decorator. The function is bounded at the size (``max_entries``), so the misses timed
+last run over the bound from the first one on and trigger automatic pruning while they
+are timed. Prints a markdown table. Needs about 4 KB of disk per entry.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import time
 from pathlib import Path
 
 import pkcache
+
+MISSES = 20_000
 
 
 def populate(function: pkcache.CachedFunction, count: int) -> None:  # type: ignore[type-arg]
@@ -40,6 +44,18 @@ def median_hit_us(function: pkcache.CachedFunction, count: int, samples: int) ->
     return statistics.median(timings) * 1e6
 
 
+def miss_percentiles_ms(function: pkcache.CachedFunction, count: int) -> tuple[float, float, float, float]:  # type: ignore[type-arg]
+    """p50, p99, p99.9 and max (ms) of ``count`` misses, each storing a new entry."""
+    timings = []
+    first = 1 << 40
+    for n in range(first, first + count):
+        start = time.perf_counter()
+        function(n)
+        timings.append(time.perf_counter() - start)
+    timings.sort()
+    return tuple(timings[min(int(q * count), count - 1)] * 1e3 for q in (0.5, 0.99, 0.999, 1.0))  # type: ignore[return-value]
+
+
 def cli_seconds(directory: Path, *args: str) -> float:
     """Wall time of one ``pkcache`` command, run as a user would (output discarded)."""
     start = time.perf_counter()
@@ -57,17 +73,18 @@ def run(sizes: list[int], scratch: Path) -> None:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, pkcache {pkcache.__version__}\n")
     print(
         "| entries | set-up (s) | hit, median (µs) | largest folder (files) "
-        "| `pkcache list` (s) | `pkcache list --function` (s) | prune, nothing to remove (s) | prune 10% (s) |"
+        "| `pkcache list` (s) | `pkcache list --function` (s) | prune, nothing to remove (s) | prune 10% (s) "
+        f"| {MISSES:,} misses over the bound: p50 / p99 / p99.9 / max (ms) |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
         directory = Path(tempfile.mkdtemp(prefix=f"pkcache-scale-{size}-", dir=scratch))
         try:
             cache = pkcache.Cache(directory)
 
-            @cache.cached
+            @cache.cached(max_entries=size)
             def double(n: int) -> int:
-                raise AssertionError("the benchmark only hits")
+                return n * 2
 
             start = time.perf_counter()
             populate(double, size)
@@ -83,9 +100,13 @@ def run(sizes: list[int], scratch: Path) -> None:
             report = cache.prune(max_entries=size - size // 10)
             prune_tenth = time.perf_counter() - start
             assert report.removed == size // 10
+            largest = largest_folder(directory)
+            for n in range(size, size + size // 10):  # back to the bound: the first miss exceeds it
+                double.entry(n).put(n * 2)
+            misses = " / ".join(f"{ms:.1f}" for ms in miss_percentiles_ms(double, MISSES))
             print(
-                f"| {size:,} | {setup:.1f} | {hit:.1f} | {largest_folder(directory):,} "
-                f"| {list_all:.2f} | {list_entries:.2f} | {prune_nothing:.2f} | {prune_tenth:.2f} |",
+                f"| {size:,} | {setup:.1f} | {hit:.1f} | {largest:,} "
+                f"| {list_all:.2f} | {list_entries:.2f} | {prune_nothing:.2f} | {prune_tenth:.2f} | {misses} |",
                 flush=True,
             )
         finally:

@@ -100,8 +100,10 @@ def main() -> None:
     job = json.loads(sys.stdin.buffer.read())
     if hasattr(os, "nice"):
         os.nice(5)  # maintenance: the cache's users come first
-    store = open_store(job["location"])
-    prune(store, job["namespace"], Limits(**job["limits"]))
+    try:
+        prune(open_store(job["location"]), job["namespace"], Limits(**job["limits"]))
+    except OSError as exc:  # the cache was removed or became unreachable meanwhile: as a failed prune in the call
+        logger.warning("automatic pruning of %s failed: %s", job["location"], exc)
 
 
 PRUNER = Pruner()

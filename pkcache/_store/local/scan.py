@@ -69,14 +69,20 @@ def entries_in(namespace: str, version: str, folder: Path) -> Iterator[EntryStat
 
 
 def temps_in(folder: Path) -> Iterator[TempFile]:
-    for item in listing(folder):
-        if not layout.is_temp(item.name):
-            continue
+    # Names only (no directory entry objects): a fan-out folder holds thousands of entries
+    # and, at most, a few temp files.
+    try:
+        found = [name for name in os.listdir(folder) if layout.is_temp(name)]
+    except ABSENT:  # removed by a concurrent clear
+        return
+    for name in found:
+        path = os.path.join(folder, name)
         try:
-            info = item.stat(follow_symlinks=False)
+            info = os.stat(path, follow_symlinks=False)
         except FileNotFoundError:
             continue
-        yield TempFile(item.path, info.st_size, info.st_mtime)
+        if stat.S_ISREG(info.st_mode):
+            yield TempFile(path, info.st_size, info.st_mtime)
 
 
 def read_lines(folder: int, name: str) -> list[bytes]:
