@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from pkcache._store.local import mounts
 from tests.helpers import python_path, run_python
 
 # A cached function whose body returns the text of VALUE_FILE and counts its runs.
@@ -225,3 +226,32 @@ def test_entries_replaced_at_once_by_files_of_the_same_size_are_never_served_sta
     _reused, values = out.split()
     assert values == "Z"
     assert _runs(work) == 40
+
+
+MOUNTINFO = (
+    "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n"
+    "40 27 0:50 / /mnt/shared rw,relatime shared:5 - nfs4 server:/export rw,vers=4.2\n"
+    "41 40 0:51 / /mnt/shared/local\\040disk rw - xfs /dev/sdb rw\n"
+    "42 27 0:52 / /mnt/fuse rw - fuse.sshfs me@host:/data rw\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("/mnt/shared/cache", "nfs4"),
+        ("/mnt/shared/local disk/cache", "xfs"),
+        ("/mnt/sharedx/cache", "ext4"),
+        ("/mnt/fuse/cache", "fuse.sshfs"),
+        ("/home/me/.cache/pkcache", "ext4"),
+    ],
+)
+def test_the_file_system_of_a_cache_is_read_from_mountinfo(path: str, kind: str) -> None:
+    # On a network file system a stat can be seconds old (attribute caching), so entries
+    # there are read at every hit, never served from memory: only local types vouch.
+    assert mounts.file_system_type(path, MOUNTINFO) == kind
+
+
+def test_only_local_file_systems_vouch_for_a_stamp(tmp_path: Path) -> None:
+    assert mounts.is_local(str(tmp_path / "cache"))
+    assert not mounts.is_local("/proc/self")

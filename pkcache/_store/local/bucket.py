@@ -40,6 +40,7 @@ class Directory(Protocol):
 
     root: Path
     folders: Root
+    local: bool  # on a local file system, where a stat sees every change at once (``mounts``)
 
     def namespace_folder(
         self, namespace: str, *, create: bool, manifest: dict[str, Any] | None = None
@@ -129,6 +130,8 @@ class DirectoryBucket:
         try:
             head = os.read(fd, _FIRST_READ)
             if len(head) < _FIRST_READ:
+                if not self._store.local:  # a network file system's stat may be seconds old
+                    return head, None
                 return head, stamp_of(os.fstat(fd), trusted_before=time.time_ns() - TRUST_AGE_NS)
             stored = self._read_large(fd, head, None)
             fd = -1

@@ -9,7 +9,9 @@ current tick; a new file at the name got its ctime after the kept file was read 
 kept one could only be freed once the reader closed it). So a kept file whose ctime was
 already ``TRUST_AGE_NS`` old when read cannot share its ctime with any later file,
 however coarse the file system's timestamps (FAT's are 2 s). A file younger than that is
-not vouched for: it is read again at every hit until it is old enough.
+not vouched for: it is read again at every hit until it is old enough. Nor is any file
+on a file system not known to be local (``mounts``): a network client's stat can be
+seconds behind another machine's change.
 """
 
 from __future__ import annotations
