@@ -106,23 +106,14 @@ class DirectoryBucket:
             os.close(fd)
 
     def read(self, key: str, *, mmap_mode: str | None = None) -> Stored | None:
-        try:
-            fd = os.open(self._path(key), _READ)
-        except FileNotFoundError:
-            return None
-        try:
-            head = os.read(fd, _FIRST_READ)
-            if len(head) < _FIRST_READ:
-                return head
-            stored = self._read_large(fd, head, mmap_mode)
-            fd = -1  # closed by _read_large, or by its reading thread
-            return stored
-        finally:
-            if fd >= 0:
-                os.close(fd)
+        found = self._read(key, mmap_mode, stamped=False)
+        return None if found is None else found[0]
 
     def read_stamped(self, key: str) -> tuple[Stored, Stamp | None] | None:
         """``read``, with a small entry's stamp (see ``stamp_of``)."""
+        return self._read(key, None, stamped=True)
+
+    def _read(self, key: str, mmap_mode: str | None, *, stamped: bool) -> tuple[Stored, Stamp | None] | None:
         try:
             fd = os.open(self._path(key), _READ)
         except FileNotFoundError:
@@ -130,11 +121,12 @@ class DirectoryBucket:
         try:
             head = os.read(fd, _FIRST_READ)
             if len(head) < _FIRST_READ:
-                if not self._store.local:  # a network file system's stat may be seconds old
+                # Stamped only on a local file system: a network client's stat may be seconds old.
+                if not stamped or not self._store.local:
                     return head, None
                 return head, stamp_of(os.fstat(fd), trusted_before=time.time_ns() - TRUST_AGE_NS)
-            stored = self._read_large(fd, head, None)
-            fd = -1
+            stored = self._read_large(fd, head, mmap_mode)
+            fd = -1  # closed by _read_large, or by its reading thread
             return stored, None
         finally:
             if fd >= 0:
