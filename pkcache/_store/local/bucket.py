@@ -6,7 +6,6 @@ import contextlib
 import mmap
 import os
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -20,7 +19,7 @@ from .atomic import write_atomic
 from .folders import ABSENT, Root, open_file, open_folder
 from .keylock import KeyLock
 from .layout import ENTRY_SUFFIX, FANS, KEY_LOCKS
-from .stamps import TRUST_AGE_NS, Stamp, stamp_of
+from .stamps import Stamp, stamp_of, trusted_stamp
 
 # One read returns a small entry whole: the hit path is open, read, close.
 _FIRST_READ = 1 << 16
@@ -110,7 +109,7 @@ class DirectoryBucket:
         return None if found is None else found[0]
 
     def read_stamped(self, key: str) -> tuple[Stored, Stamp | None] | None:
-        """``read``, with a small entry's stamp (see ``stamp_of``)."""
+        """``read``, with a small entry's stamp (see ``stamps``)."""
         return self._read(key, None, stamped=True)
 
     def _read(self, key: str, mmap_mode: str | None, *, stamped: bool) -> tuple[Stored, Stamp | None] | None:
@@ -124,7 +123,7 @@ class DirectoryBucket:
                 # Stamped only on a local file system: a network client's stat may be seconds old.
                 if not stamped or not self._store.local:
                     return head, None
-                return head, stamp_of(os.fstat(fd), trusted_before=time.time_ns() - TRUST_AGE_NS)
+                return head, trusted_stamp(os.fstat(fd))
             stored = self._read_large(fd, head, mmap_mode)
             fd = -1  # closed by _read_large, or by its reading thread
             return stored, None
@@ -134,11 +133,9 @@ class DirectoryBucket:
 
     def stamp(self, key: str) -> Stamp | None:
         try:
-            status = os.stat(self._path(key), follow_symlinks=False)
+            return stamp_of(os.stat(self._path(key), follow_symlinks=False))
         except OSError:  # gone, or unreadable: a read will say which
             return None
-        # stamp_of's tuple, built here: this is every hit's one system call.
-        return (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
     @staticmethod
     def _read_large(fd: int, head: bytes, mmap_mode: str | None) -> Stored:

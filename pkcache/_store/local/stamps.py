@@ -17,14 +17,20 @@ seconds behind another machine's change.
 from __future__ import annotations
 
 import os
+import time
 
 Stamp = tuple[int, int, int, int, int]
 
 TRUST_AGE_NS = 2_000_000_000
 
 
-def stamp_of(status: os.stat_result, *, trusted_before: int | None = None) -> Stamp | None:
-    """The stamp of a file's ``stat``; None if its ctime is not before ``trusted_before`` (ns)."""
-    if trusted_before is not None and status.st_ctime_ns >= trusted_before:
-        return None
+def stamp_of(status: os.stat_result) -> Stamp:
+    """The stamp of a file's ``stat``."""
     return (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+
+
+def trusted_stamp(status: os.stat_result) -> Stamp | None:
+    """The stamp of a file just read, or None if its ctime is under ``TRUST_AGE_NS`` old."""
+    if status.st_ctime_ns >= time.time_ns() - TRUST_AGE_NS:
+        return None
+    return stamp_of(status)
