@@ -19,6 +19,7 @@ from .atomic import write_atomic
 from .folders import ABSENT, Root, open_file, open_folder
 from .keylock import KeyLock
 from .layout import ENTRY_SUFFIX, FANS, KEY_LOCKS
+from .mounts import is_local
 from .stamps import Stamp, stamp_of, trusted_stamp
 
 # One read returns a small entry whole: the hit path is open, read, close.
@@ -39,7 +40,7 @@ class Directory(Protocol):
 
     root: Path
     folders: Root
-    local: bool  # on a local file system, where a stat sees every change at once (``mounts``)
+    location: str
 
     def namespace_folder(
         self, namespace: str, *, create: bool, manifest: dict[str, Any] | None = None
@@ -121,7 +122,7 @@ class DirectoryBucket:
             head = os.read(fd, _FIRST_READ)
             if len(head) < _FIRST_READ:
                 # Stamped only on a local file system: a network client's stat may be seconds old.
-                if not stamped or not self._store.local:
+                if not stamped or not is_local(self._store.location):
                     return head, None
                 return head, trusted_stamp(os.fstat(fd))
             stored = self._read_large(fd, head, mmap_mode)

@@ -8,6 +8,7 @@ never served from memory (``stamps``). Only Linux says which file system holds a
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -35,8 +36,9 @@ def file_system_type(path: str, mountinfo: str) -> str | None:
     return found
 
 
+@functools.lru_cache(maxsize=64)
 def is_local(path: str) -> bool:
-    """True if ``path`` is on a file system named local above (Linux only)."""
+    """True if ``path`` is on a file system named local above (Linux only); asked once per path."""
     try:
         with open(_MOUNTINFO, encoding="utf-8", errors="replace") as f:
             mountinfo = f.read()

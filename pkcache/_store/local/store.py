@@ -26,12 +26,9 @@ from .bucket import DirectoryBucket
 from .folders import ABSENT, Root, open_folder
 from .jsonfiles import has_manifest, manifest_bytes, read_json
 from .keylock import KeyLock, LockFile
-from .mounts import is_local
 from .records import Records
 from .removal import remove_namespace_files
 from .sharing import shared_directory_warning, warn_if_shared
-
-_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 
 
 class DirectoryStore:
@@ -43,7 +40,6 @@ class DirectoryStore:
         self.shared = False
         self.folders = Root(self.location)
         self.records = Records(self.root, self.folders)
-        self.local = is_local(self.location)
 
     def shared_warning(self) -> str | None:
         """What other users can do here, if the directory's mode lets them write to it."""
