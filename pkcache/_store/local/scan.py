@@ -14,7 +14,7 @@ from . import layout
 from .folders import ABSENT, open_file
 
 
-def names(folder: int) -> list[str]:
+def names(folder: int | Path) -> list[str]:
     try:
         return os.listdir(folder)
     except ABSENT:
@@ -71,11 +71,7 @@ def entries_in(namespace: str, version: str, folder: Path) -> Iterator[EntryStat
 def temps_in(folder: Path) -> Iterator[TempFile]:
     # Names only (no directory entry objects): a fan-out folder holds thousands of entries
     # and, at most, a few temp files.
-    try:
-        found = [name for name in os.listdir(folder) if layout.is_temp(name)]
-    except ABSENT:  # removed by a concurrent clear
-        return
-    for name in found:
+    for name in filter(layout.is_temp, names(folder)):
         path = os.path.join(folder, name)
         try:
             info = os.stat(path, follow_symlinks=False)
