@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -149,3 +149,23 @@ class RunningCaller:
 
     def wait(self) -> int:
         return self.process.wait(timeout=60)
+
+
+def second_caller_waits_for_the_first(
+    first: Callable[[int], int], second: Callable[[int], int], runs: list[int]
+) -> list[int]:
+    """Call ``first(7)`` on a thread and, once its body runs (``runs`` is not empty), ``second(7)``.
+
+    For lock tests: the first caller holds the key's lock while it computes, so the second
+    must wait for its result. Returns both results, the first caller's first.
+    """
+    import threading
+
+    results: list[int] = []
+    thread = threading.Thread(target=lambda: results.append(first(7)))
+    thread.start()
+    while not runs:  # the first caller holds the lock and computes
+        time.sleep(0.005)
+    second_result = second(7)
+    thread.join()
+    return [*results, second_result]

@@ -21,7 +21,15 @@ import pytest
 
 import pkcache
 from pkcache._errors import InvalidOptionError
-from tests.helpers import RunningCaller, error_without, imported_when, python_path, run_python, wait_for
+from tests.helpers import (
+    RunningCaller,
+    error_without,
+    imported_when,
+    python_path,
+    run_python,
+    second_caller_waits_for_the_first,
+    wait_for,
+)
 from tests.redisserver import RedisServer
 
 redis = pytest.importorskip("redis", reason="the redis extra is not installed (pip install 'pkcache[redis]')")
@@ -169,22 +177,7 @@ def test_a_live_holder_keeps_its_lock_past_the_lease(tmp_path: Path, server: Red
 
         return slow
 
-    first, second = make(), make()
-    results: list[int] = []
-    started = threading.Event()
-
-    def call_first() -> None:
-        started.set()
-        results.append(first(7))
-
-    thread = threading.Thread(target=call_first)
-    thread.start()
-    started.wait()
-    while not runs:  # the first caller holds the lock and computes
-        time.sleep(0.005)
-    results.append(second(7))
-    thread.join()
-    assert results == [70, 70]
+    assert second_caller_waits_for_the_first(make(), make(), runs) == [70, 70]
     assert runs == [7]
 
 

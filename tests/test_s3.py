@@ -24,7 +24,15 @@ import pytest
 import pkcache
 from pkcache._errors import InvalidOptionError
 from pkcache._housekeeping.pruning import TEMP_GRACE
-from tests.helpers import RunningCaller, error_without, imported_when, python_path, run_python, wait_for
+from tests.helpers import (
+    RunningCaller,
+    error_without,
+    imported_when,
+    python_path,
+    run_python,
+    second_caller_waits_for_the_first,
+    wait_for,
+)
 from tests.s3server import BUCKET
 
 pytest.importorskip("boto3", reason="the s3 extra is not installed (pip install 'pkcache[s3]')")
@@ -186,17 +194,7 @@ def test_a_live_holder_keeps_its_lock_past_the_lease(url: str) -> None:
 
         return slow
 
-    import threading
-
-    first, second = make(), make()
-    results: list[int] = []
-    thread = threading.Thread(target=lambda: results.append(first(7)))
-    thread.start()
-    while not LIVE_RUNS:  # the first caller holds the lock and computes
-        time.sleep(0.005)
-    results.append(second(7))
-    thread.join()
-    assert results == [70, 70]
+    assert second_caller_waits_for_the_first(make(), make(), LIVE_RUNS) == [70, 70]
     assert LIVE_RUNS == [7]
 
 
