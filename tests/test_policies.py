@@ -77,6 +77,14 @@ def test_what_is_left_fits_and_only_lower_priorities_went(policy: Policy, seed: 
     survivors = [c for c in left if not c.stale]
     if evicted and survivors:  # every evicted entry ranks below every survivor
         assert max(policy.priority(v) for v in evicted) <= min(policy.priority(c) for c in survivors)
+    old = [v for v in victims if v.stale and not v.expired]
+    kept_old = [c for c in left if c.stale]
+    if old and kept_old:  # old code versions go oldest first
+        assert max(v.entry.created for v in old) <= min(c.entry.created for c in kept_old)
+    evictions = [v for v in victims if not v.expired]
+    if evictions:  # and no more went than needed: keeping the last one would break a limit
+        last = evictions[-1]
+        assert len(left) + 1 > max_entries or sum(c.entry.size for c in left) + last.entry.size > max_size
 
 
 def test_policy_orders() -> None:

@@ -98,27 +98,41 @@ class Limits(NamedTuple):
         return {"max_size": self.max_size, "max_entries": self.max_entries, "ttl": self.ttl, "policy": self.policy}
 
 
-def _eviction_order(policy: Policy, candidate: Candidate) -> tuple[float, ...]:
-    if candidate.stale:
-        return (0.0, candidate.entry.created)
-    return (1.0, *policy.priority(candidate))
-
-
 def select_victims(
     candidates: Iterable[Candidate], policy: Policy, *, max_entries: int | None, max_size: int | None
 ) -> list[Candidate]:
-    """Return the entries to remove so that what is left is within both limits."""
+    """Return the entries to remove so that what is left is within both limits.
+
+    Expired entries always go; then entries of old code versions, oldest first; then
+    the policy's order. Nothing is sorted when what is left is within the limits
+    already (a prune that finds nothing to evict, at a million entries, saves seconds).
+    """
     victims: list[Candidate] = []
-    keep: list[Candidate] = []
+    stale: list[Candidate] = []
+    current: list[Candidate] = []
     for candidate in candidates:
-        (victims if candidate.expired else keep).append(candidate)
-    keep.sort(key=lambda c: _eviction_order(policy, c))
-    count = len(keep)
-    size = sum(c.entry.size for c in keep)
-    for candidate in keep:
-        if (max_entries is None or count <= max_entries) and (max_size is None or size <= max_size):
+        if candidate.expired:
+            victims.append(candidate)
+        else:
+            (stale if candidate.stale else current).append(candidate)
+    count = len(stale) + len(current)
+    size = sum(c.entry.size for c in stale) + sum(c.entry.size for c in current)
+
+    def within() -> bool:
+        return (max_entries is None or count <= max_entries) and (max_size is None or size <= max_size)
+
+    if within():
+        return victims
+    stale.sort(key=_created)
+    current.sort(key=policy.priority)
+    for candidate in (*stale, *current):
+        if within():
             break
         victims.append(candidate)
         count -= 1
         size -= candidate.entry.size
     return victims
+
+
+def _created(candidate: Candidate) -> float:
+    return candidate.entry.created

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -34,28 +36,50 @@ class PruneReport(NamedTuple):
         )
 
 
-def candidates(store: Store, namespaces: list[str], *, now: float, max_age: float | None) -> Iterator[Candidate]:
-    """Yield every entry of ``namespaces`` with its usage, staleness and expiry."""
+def candidates(store: Store, namespaces: list[str], *, now: float, max_age: float | None) -> list[Candidate]:
+    """Every entry of ``namespaces`` with its usage, staleness and expiry."""
     listed = [entry for namespace in namespaces for entry in store.entries(namespace)]
     if isinstance(store, CoarseTimes):  # the order of eviction needs times finer than a second
         listed = store.exact_times(listed)
     by_namespace: dict[str, list[EntryStat]] = {}
     for entry in listed:
         by_namespace.setdefault(entry.namespace, []).append(entry)
+    found = []
     for namespace, entries in by_namespace.items():
         manifest = store.read_manifest(namespace) or {}
         current = manifest.get("current_version")
         ttl = max_age if max_age is not None else recorded_limits(manifest, namespace).ttl
-        usage = store.read_usage(namespace)
+        tallies = store.read_usage(namespace).keys
+        unused = (0, 0.0)
         for entry in entries:
-            hits, last_read = usage.keys.get(entry.key, (0, 0.0))
-            yield Candidate(
-                entry,
-                last_access=max(entry.created, last_read),
-                hits=int(hits),
-                stale=current is not None and entry.version != current,
-                expired=ttl is not None and now - entry.created > ttl,
+            hits, last_read = tallies.get(entry.key, unused)
+            created = entry.created
+            found.append(
+                Candidate(
+                    entry,
+                    last_access=last_read if last_read > created else created,
+                    hits=int(hits),
+                    stale=current is not None and entry.version != current,
+                    expired=ttl is not None and now - created > ttl,
+                )
             )
+    return found
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a scan makes an object or two per entry.
+
+    None of them is in a cycle, but at a million entries the collector's passes over
+    them cost about a fifth of a prune (2 of 9.6 s of listing, measured).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def temp_files_only(store: Store, *, dry_run: bool) -> PruneReport:
@@ -87,9 +111,10 @@ def plan(store: Store, namespace: str | None, limits: Limits, *, temps: bool = T
     namespaces = [namespace] if namespace is not None else store.namespaces()
     victims: list[Candidate] = []
     if limits.bounded or limits.ttl is not None or _any_ttl(store, namespaces):
-        found = list(candidates(store, namespaces, now=time.time(), max_age=limits.ttl))
-        policy = POLICIES[limits.policy]
-        victims = select_victims(found, policy, max_entries=limits.max_entries, max_size=limits.max_size)
+        with _collector_paused():
+            found = candidates(store, namespaces, now=time.time(), max_age=limits.ttl)
+            policy = POLICIES[limits.policy]
+            victims = select_victims(found, policy, max_entries=limits.max_entries, max_size=limits.max_size)
     old = time.time() - TEMP_GRACE
     dead = sum(t.modified < old for t in _temp_files(store, namespace)) if temps else 0
     size = sum(v.entry.size for v in victims)
@@ -122,9 +147,10 @@ def prune(store: Store, namespace: str | None, limits: Limits, *, temps: bool = 
                 store.compact_usage(ns, None)
             return PruneReport(0, 0, _remove_dead_temp_files(store, namespace) if temps else 0)
         since = store.totals(namespace)
-        found = list(candidates(store, namespaces, now=time.time(), max_age=limits.ttl))
-        policy = POLICIES[limits.policy]
-        victims = select_victims(found, policy, max_entries=limits.max_entries, max_size=limits.max_size)
+        with _collector_paused():
+            found = candidates(store, namespaces, now=time.time(), max_age=limits.ttl)
+            policy = POLICIES[limits.policy]
+            victims = select_victims(found, policy, max_entries=limits.max_entries, max_size=limits.max_size)
         # Correct the running totals to the count before removing anything: each
         # removal below then takes itself off, as any other removal does.
         store.correct_totals(namespace, (len(found), sum(c.entry.size for c in found)), since)

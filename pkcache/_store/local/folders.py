@@ -36,7 +36,7 @@ _TAG_MAX = 4096
 _GITIGNORE = ".gitignore"
 _GITIGNORE_TEXT = "# Made by pkcache: a cache directory is never committed.\n*\n"
 
-_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _FILE_FLAGS = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 # A path that does not exist, or runs through a file: either way there is nothing there.
 ABSENT = (FileNotFoundError, NotADirectoryError)
@@ -57,7 +57,7 @@ def open_file(folder: int, name: str, flags: int, mode: int = 0o600) -> int:
 def open_folder(parent: int, name: str, *, create: bool) -> int:
     """Open the sub-folder ``name`` of ``parent`` without following a link, making it (0700) if asked."""
     try:
-        return os.open(name, _DIRECTORY, dir_fd=parent)
+        return os.open(name, DIRECTORY_FLAGS, dir_fd=parent)
     except FileNotFoundError:
         if not create:
             raise

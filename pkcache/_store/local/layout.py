@@ -34,6 +34,8 @@ _VERSION = re.compile(r"v-[0-9a-f]{16}\Z")
 _FAN = re.compile(r"[0-9a-f]{1,2}\Z")  # two digits: pkcache 0.1's (listed, so that they can be removed)
 FANS = tuple("0123456789abcdef")
 _ENTRY = re.compile(r"[0-9a-f]{64}\.pkl\Z")
+# The same form over a listing joined by newlines: one pass in C instead of a call per name.
+_ENTRY_KEYS = re.compile(r"^([0-9a-f]{64})\.pkl$", re.MULTILINE)
 _ROTATED_LOG = re.compile(r"usage\.log\.[0-9]+-[0-9a-f]{8}\Z")
 _ROOT_FILES = frozenset({TAG, CONFIG, LEDGER, PRUNE_LOCK, GITIGNORE})
 _NAMESPACE_FILES = frozenset({MANIFEST, LEDGER, PRUNE_LOCK, SWEPT, USAGE_LOG, USAGE_SUMMARY})
@@ -52,6 +54,13 @@ def is_fan(name: str) -> bool:
 
 def is_entry_file(name: str) -> bool:
     return _ENTRY.match(name) is not None
+
+
+def entry_keys(names: list[str]) -> list[str]:
+    """The keys of the names in ``names`` that are entry files (as ``is_entry_file``)."""
+    # Names with a newline (POSIX allows them) are left out first: "x<newline><key>.pkl" must
+    # not list <key> a second time, nor at all.
+    return _ENTRY_KEYS.findall("\n".join(n for n in names if "\n" not in n))
 
 
 def entry_name(key: str) -> str:

@@ -11,7 +11,7 @@ from ..._errors import UnsafePathError
 from ..._log import logger
 from ..protocol import EntryStat, TempFile
 from . import layout
-from .folders import ABSENT, open_file
+from .folders import ABSENT, DIRECTORY_FLAGS, open_file
 
 
 def names(folder: int | Path) -> list[str]:
@@ -56,22 +56,40 @@ def foreign_in_namespace(folder: Path) -> list[str]:
     return found
 
 
-def entries_in(namespace: str, version: str, folder: Path) -> Iterator[EntryStat]:
-    for item in listing(folder):
-        if not layout.is_entry_file(item.name):
-            continue
-        try:
-            info = item.stat(follow_symlinks=False)
-        except FileNotFoundError:  # removed between listing and stat
-            continue
-        if stat.S_ISREG(info.st_mode):
-            yield EntryStat(namespace, version, layout.key_of(item.name), info.st_size, info.st_mtime, item.path)
+def entries_in(namespace: str, version: str, folder: Path) -> list[EntryStat]:
+    """The entry files in a fan-out folder, each stat'ed without following a link.
+
+    A prune at a million entries spends most of its time here: names are matched in one
+    pass (``layout.entry_keys``) and stat'ed relative to the open folder.
+    """
+    try:
+        fd = os.open(folder, DIRECTORY_FLAGS)
+    except ABSENT:  # removed by a concurrent clear
+        return []
+    except OSError as exc:  # a link or a file in a folder's place: not pkcache's
+        logger.debug("not listing %s: %s", folder, exc)
+        return []
+    found = []
+    prefix = f"{folder}{os.sep}"
+    stat_at, regular = os.stat, stat.S_ISREG
+    try:
+        for key in layout.entry_keys(os.listdir(fd)):
+            name = key + layout.ENTRY_SUFFIX
+            try:
+                info = stat_at(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:  # removed between listing and stat
+                continue
+            if regular(info.st_mode):
+                found.append(EntryStat(namespace, version, key, info.st_size, info.st_mtime, prefix + name))
+    finally:
+        os.close(fd)
+    return found
 
 
 def temps_in(folder: Path) -> Iterator[TempFile]:
     # Names only (no directory entry objects): a fan-out folder holds thousands of entries
-    # and, at most, a few temp files.
-    for name in filter(layout.is_temp, names(folder)):
+    # and, at most, a few temp files, which alone start with a dot.
+    for name in [n for n in names(folder) if n[:1] == "." and layout.is_temp(n)]:
         path = os.path.join(folder, name)
         try:
             info = os.stat(path, follow_symlinks=False)
