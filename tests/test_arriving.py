@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +20,7 @@ from pkcache._engine.miss import MISS
 from pkcache._store.arriving import Arriving, read_in_background
 from pkcache._store.local.bucket import _BACKGROUND_MIN
 from pkcache._store.local.store import DirectoryStore
+from pkcache._store.memory import allocate
 
 SIGNER = Signer(b"k" * 32)
 KEY = "ab" + "0" * 62
@@ -146,3 +149,36 @@ def test_threads_hitting_one_large_entry_at_once_all_get_it_whole(tmp_path: Path
     assert cached.cache_info().hits == 12
     readers_finish()
     assert entry_fds() == []
+
+
+def _resident_anonymous_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no RssAnon in /proc/self/status")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux: population and /proc/self/status")
+def test_memory_for_a_large_entry_is_populated_before_it_is_read_into() -> None:
+    # Faulted in piece by piece as the read fills it, huge pages stalled a large hit now
+    # and then (docs/performance.md): the memory is populated in one call up front.
+    probe = mmap.mmap(-1, 1 << 21, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    try:
+        probe.madvise(getattr(mmap, "MADV_POPULATE_WRITE", 23))
+    except OSError:
+        pytest.skip("this kernel has no MADV_POPULATE_WRITE (Linux 5.14)")
+    finally:
+        probe.close()
+    size = 64 << 20
+    before = _resident_anonymous_bytes()
+    view = allocate(size)
+    try:
+        assert _resident_anonymous_bytes() - before >= size * 0.9  # resident, though nothing touched it
+        assert not view.readonly
+        assert len(view) == size
+    finally:
+        region = view.obj
+        view.release()
+        assert isinstance(region, mmap.mmap)
+        region.close()
