@@ -513,6 +513,7 @@ def anatomy_sections(libraries: list[str], scratch: Path, array: Any, *, quick: 
         text += anatomy.hit_breakdown(make, small, scratch, 2000 if quick else 20_000)
     closest = [library for library in ("pkcache", "plain", "diskcache") if library in libraries]
     text += anatomy.syscalls_per_miss(closest)
+    text += anatomy.miss_floor(scratch, pairs=6 if quick else 20)
     entries, rounds = (10_000, 6) if quick else (100_000, 10)
     text += anatomy.warm_misses(make, small, closest, scratch, entries=entries, pairs=rounds)
     if {"pkcache", "joblib"} <= set(libraries):
