@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._api import cached
 from ._cache import Cache
-from ._decorator.calls import BoundCachedFunction, CachedFunction, CacheInfo
+from ._decorator.calls import BoundCachedFunction, CachedFunction
 from ._decorator.entry import Entry
 from ._decorator.switch import disabled
 from ._errors import (
@@ -24,8 +26,21 @@ from ._errors import (
     UnsafePathError,
 )
 from ._joblib import NoCache
-from ._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._reports import CacheInfo, CacheStats, EntryInfo, FunctionSummary, VerifyReport
+
+# The report types load when first asked for: ``import pkcache`` stays quick (docs/performance.md).
+_REPORTS = frozenset({"CacheInfo", "CacheStats", "EntryInfo", "FunctionSummary", "VerifyReport"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REPORTS:
+        from . import _reports
+
+        return getattr(_reports, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: object) -> None:

@@ -138,6 +138,8 @@ def test_import_pkcache_leaves_what_it_needs_only_later_unimported() -> None:
     import sys
 
     later = ["pathlib", "fnmatch", "logging", "pickle", "json", "platformdirs", "blake3", "filelock", "inspect"]
+    later += ["pkcache._reports", "pkcache._housekeeping.listing", "pkcache._housekeeping.maintenance"]
+    later += ["pkcache._housekeeping.pruning"]
     path = os.pathsep.join([str(PACKAGE.parent), *site.getsitepackages()])
     code = f"import sys; import pkcache; print([m for m in {later!r} if m in sys.modules])"
     out = subprocess.run(

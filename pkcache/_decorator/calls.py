@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
 from .._engine.miss import MISS
-from .._reports import CacheInfo
 from .base import CachedBase
 from .bound import BoundCachedFunction
 from .pickling import by_value_state, reduce_function
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 
-__all__ = ["AsyncCachedFunction", "BoundCachedFunction", "CacheInfo", "CachedFunction", "wrap"]
+__all__ = ["AsyncCachedFunction", "BoundCachedFunction", "CachedFunction", "wrap"]
 
 
 class CachedFunction(CachedBase[P, R]):

@@ -12,19 +12,18 @@ from typing import TYPE_CHECKING, Any
 from .._errors import InvalidOptionError
 from .._log import logger
 from .._options import make_limits
-from .._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
 from .._store.protocol import EntryStat, Store
-from . import listing as _listing
-from . import maintenance as _maintenance
-from . import usage as _usage
-from .listing import entry_infos, recorded_limits, summarize
 from .policies import Limits
 
 if TYPE_CHECKING:
     from .._codec import Signer
+    from .._reports import CacheStats, EntryInfo, FunctionSummary, VerifyReport
+    from .listing import Function
+    from .maintenance import Progress
     from .pruning import PruneReport
 
-Progress = _maintenance.Progress
+# Listing, clearing, pruning and their reports load at first use, not at ``import
+# pkcache``, which makes a Cache of this class (docs/performance.md).
 
 
 class StoreAdmin:
@@ -61,16 +60,22 @@ class StoreAdmin:
 
     def functions(self) -> list[FunctionSummary]:
         """Return one summary per function with stored results, sorted by name."""
+        from .listing import functions, summarize
+
         self.flush_usage()
-        return [summarize(self.store, f) for f in _listing.functions(self.store)]
+        return [summarize(self.store, f) for f in functions(self.store)]
 
     def entries(self, function: str | None = None) -> list[EntryInfo]:
         """Return every stored result, or those of functions matching ``function``, newest first."""
-        found = entry_infos(self.store, _listing.matching(_listing.functions(self.store), function))
+        from .listing import entry_infos
+
+        found = entry_infos(self.store, self._matching(function))
         return sorted(found, key=lambda e: e.created, reverse=True)
 
     def stats(self) -> CacheStats:
         """Return the totals of this directory."""
+        from .._reports import CacheStats
+
         summaries = self.functions()
         limits = self._directory_limits()
         return CacheStats(
@@ -106,10 +111,12 @@ class StoreAdmin:
         ``verify=False`` reads only its header and metadata (fast, for long listings):
         the result then has no ``verified``, and is untrusted.
         """
+        from .listing import describe, read_metadata
+
         stat = EntryStat(entry.namespace, entry.version, entry.key, entry.size, entry.created, entry.location)
         if not verify:
-            return _listing.read_metadata(self.store, stat)
-        return _listing.describe(self.store, stat, self.signer)
+            return read_metadata(self.store, stat)
+        return describe(self.store, stat, self.signer)
 
     # -- changing ---------------------------------------------------------------------
 
@@ -128,14 +135,18 @@ class StoreAdmin:
         old code versions and expired ones. ``progress(what, done, total)`` is called as
         functions are done.
         """
-        return _maintenance.clear(self.store, self._matching(function), older_than, stale=stale, progress=progress)
+        from .maintenance import clear
+
+        return clear(self.store, self._matching(function), older_than, stale=stale, progress=progress)
 
     def doomed(
         self, function: str | None = None, *, older_than: float | None = None, stale: bool = False
     ) -> list[EntryStat]:
         """Return what ``clear`` with the same arguments would remove."""
+        from .maintenance import doomed
+
         found = self._matching(function)
-        return [e for f in found for e in _maintenance.doomed(self.store, f.namespace, older_than, stale=stale)]
+        return [e for f in found for e in doomed(self.store, f.namespace, older_than, stale=stale)]
 
     def prune(
         self,
@@ -157,11 +168,13 @@ class StoreAdmin:
         removes nothing and returns what would be removed. ``progress(what, done,
         total)`` is called as functions are done.
         """
+        from .maintenance import prune_all
+
         self.flush_usage()
         given = make_limits(max_size=max_size, max_entries=max_entries, ttl=max_age, policy=policy)
         explicit = given.bounded or given.ttl is not None or policy is not None
         directory = given if explicit else self._directory_limits()
-        return _maintenance.prune_all(
+        return prune_all(
             self.store,
             self._matching(function),
             given if explicit else None,
@@ -172,6 +185,8 @@ class StoreAdmin:
         )
 
     def _directory_limits(self) -> Limits:
+        from .listing import recorded_limits
+
         if self.limits.bounded:
             return self.limits
         limits = recorded_limits(self.store.read_config() or {}, self.location)
@@ -192,7 +207,9 @@ class StoreAdmin:
 
     def flush_usage(self) -> None:
         """Record every pending hit and miss of this process, so listings and pruning see them."""
-        _usage.flush_all()
+        from .usage import flush_all
+
+        flush_all()
 
     def verify(self, *, progress: Progress | None = None) -> VerifyReport:
         """Check every entry's length and signature; remove and report the bad ones.
@@ -204,13 +221,16 @@ class StoreAdmin:
         write, a secret others can read).
         """
         from .._secret import secret_warnings
+        from .maintenance import verify
 
         signer = self.signer  # a secret that cannot sign is an error here, before anything is read
-        return _maintenance.verify(self.store, signer, secret_warnings(*self._secret), progress)
+        return verify(self.store, signer, secret_warnings(*self._secret), progress)
 
     def matching(self, function: str | None = None) -> dict[str, str]:
         """Return the functions ``function`` names (all if None), as {folder or namespace: function name}."""
         return {f.namespace: f.name for f in self._matching(function)}
 
-    def _matching(self, function: str | None) -> list[_listing.Function]:
-        return _listing.matching(_listing.functions(self.store), function)
+    def _matching(self, function: str | None) -> list[Function]:
+        from .listing import functions, matching
+
+        return matching(functions(self.store), function)
