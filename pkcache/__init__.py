@@ -43,6 +43,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_REPORTS})
+
+
 def load_ipython_extension(ipython: object) -> None:
     """Called by ``%load_ext pkcache``: registers the ``%pkcache`` and ``%%pkcache`` magics."""
     from ._ipython import load_ipython_extension as load

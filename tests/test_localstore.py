@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pkcache._store.local import layout
+from pkcache._store.local import layout, scan
 from pkcache._store.local.atomic import write_atomic
 from pkcache._store.local.keylock import KeyLock, LockFile
 from pkcache._store.local.store import DirectoryStore
@@ -247,3 +247,15 @@ def test_a_listing_s_entry_keys_are_those_of_its_entry_file_names(names: list[st
     # Listings are matched in one pass over the joined names (prune's speed at a million
     # entries); a name with a newline in it must not pass for one or two entry names.
     assert layout.entry_keys(names) == [layout.key_of(n) for n in names if layout.is_entry_file(n)]
+
+
+def test_a_link_in_a_fan_out_folder_s_place_is_not_listed_through(tmp_path: Path) -> None:
+    # The listing opens each fan-out folder without following a link: one planted there
+    # (between the folder listing and the open) lists nothing, and nothing behind it.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / ("ab" * 32 + ".pkl")).write_bytes(b"not pkcache's")
+    link = tmp_path / "a"
+    link.symlink_to(elsewhere, target_is_directory=True)
+    assert scan.entries_in("ns", "v-0123456789abcdef", link) == []
+    assert [e.key for e in scan.entries_in("ns", "v-0123456789abcdef", elsewhere)] == ["ab" * 32]

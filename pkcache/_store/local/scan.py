@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -66,8 +67,10 @@ def entries_in(namespace: str, version: str, folder: Path) -> list[EntryStat]:
         fd = os.open(folder, DIRECTORY_FLAGS)
     except ABSENT:  # removed by a concurrent clear
         return []
-    except OSError as exc:  # a link or a file in a folder's place: not pkcache's
-        logger.debug("not listing %s: %s", folder, exc)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        logger.debug("not listing %s: a link in a folder's place, not pkcache's", folder)
         return []
     found = []
     prefix = f"{folder}{os.sep}"
