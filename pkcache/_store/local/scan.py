@@ -77,7 +77,7 @@ def entries_in(namespace: str, version: str, folder: Path) -> list[EntryStat]:
     stat_at, regular = os.stat, stat.S_ISREG
     try:
         for key in layout.entry_keys(os.listdir(fd)):
-            name = key + layout.ENTRY_SUFFIX
+            name = layout.entry_name(key)
             try:
                 info = stat_at(name, dir_fd=fd, follow_symlinks=False)
             except FileNotFoundError:  # removed between listing and stat
