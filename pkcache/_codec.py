@@ -86,6 +86,12 @@ class Signer:
 
 def encode(entry_key: str, value: Any, meta: dict[str, Any], signer: Signer, created: float | None = None) -> Encoded:
     """Serialize ``value`` into a signed entry; raises what pickle raises for unpicklable values."""
+    meta_bytes = json.dumps(meta, separators=(",", ":"), default=str).encode()
+    return encode_with_meta(entry_key, value, meta_bytes, signer, created)
+
+
+def encode_with_meta(entry_key: str, value: Any, meta_bytes: bytes, signer: Signer, created: float | None) -> Encoded:
+    """``encode``, with the metadata given as JSON already (see ``_engine.meta``)."""
     buffers: list[memoryview] = []
 
     def take(buffer: pickle.PickleBuffer) -> bool:
@@ -96,7 +102,6 @@ def encode(entry_key: str, value: Any, meta: dict[str, Any], signer: Signer, cre
         return False
 
     stream = pickle.dumps(value, protocol=5, buffer_callback=take)
-    meta_bytes = json.dumps(meta, separators=(",", ":"), default=str).encode()
     offset = HEADER_SIZE + len(meta_bytes) + len(stream) + _TABLE_ROW.size * len(buffers) + _MAC_SIZE
     table = bytearray()
     data_segments: list[Buffer] = []

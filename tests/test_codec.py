@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import mmap
 import pickle
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 
 from pkcache import CorruptEntryError, EntryError, ForgedEntryError
 from pkcache._codec import HEADER_SIZE, Signer, encode, load_value, read_header, read_meta, verify
+from pkcache._engine.meta import MetaWriter
 
 SIGNER = Signer(b"k" * 32)
 
@@ -122,3 +125,30 @@ def test_an_altered_buffer_is_refused_on_a_full_load_only() -> None:
     # Memory-mapped loads check the MAC (which covers the buffer's digest) but not the
     # raw bytes themselves, as the README says.
     verify("k1", bytes(raw), SIGNER, buffers=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    function=st.text(),
+    version=st.text(),
+    key=st.text(),
+    args=st.text(),
+    created=st.floats(allow_nan=False, allow_infinity=False),
+    seconds=st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300),
+)
+def test_spliced_metadata_is_what_json_dumps_writes(
+    *, function: str, version: str, key: str, args: str, created: float, seconds: float
+) -> None:
+    """The metadata a miss writes, spliced from parts encoded once, is byte for byte ``json.dumps``'s."""
+    meta = {
+        "function": function,
+        "key": key,
+        "version": version,
+        "args": args,
+        "created": created,
+        "compute_seconds": round(seconds, 6),
+        "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
+    }
+    expected = json.dumps(meta, separators=(",", ":"), default=str).encode()
+    assert MetaWriter(function, version).encode(key, args, created, seconds) == expected
+    assert json.loads(expected) == meta

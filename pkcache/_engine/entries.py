@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import pickle
-import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from .._keys.pickler import PICKLING_ERRORS
 from .._log import Warnings, debugging, logger
 from .._store.protocol import Stamps
 from .._summary import summarize
+from .meta import MetaWriter
 from .miss import MISS
 from .recent import RECENT, Kept, tokens
 
@@ -57,6 +57,7 @@ class EntryIO:
         # entries are mapped: read by ``bucket.read`` alone.)
         self._stamps = bucket if isinstance(bucket, Stamps) and not mmap_mode else None
         self._token = next(tokens)
+        self._meta = MetaWriter(identity.name, identity.version)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -179,17 +180,9 @@ class EntryIO:
     ) -> tuple[_codec.Encoded, float] | None:
         """The signed entry of a result, and its creation time; None (with a warning) if it cannot be pickled."""
         created = time.time()
-        meta = {
-            "function": self.name,
-            "key": key,
-            "version": self._identity.version,
-            "args": summarize(self._identity.binder.named(args, kwargs)),
-            "created": created,
-            "compute_seconds": round(seconds, 6),
-            "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
-        }
+        meta = self._meta.encode(key, summarize(self._identity.binder.named(args, kwargs)), created, seconds)
         try:
-            return _codec.encode(key, value, meta, self.signer, created), created
+            return _codec.encode_with_meta(key, value, meta, self.signer, created), created
         except PICKLING_ERRORS as exc:
             self._warn("pickle", "result of %s() cannot be pickled (%s); returned, not stored", self.name, exc)
             return None
