@@ -72,9 +72,13 @@ class Records:
 
     def account(self, namespace: str, count: int, size: int) -> None:
         """Add a store's or a removal's effect to the namespace's and the directory's totals."""
-        for scope in (namespace, None):
-            with self._totals_kept(scope):
+        for scope in (namespace, None):  # on every store: _totals_kept spelled out, without its generator
+            try:
                 self._ledger(scope).add(count, size)
+            except ABSENT:
+                pass
+            except UnsafePathError as exc:
+                self._not_kept(scope, exc)
 
     def totals(self, namespace: str | None = None) -> tuple[int, int]:
         """Return the running (entries, bytes) of a namespace or of the whole directory."""
@@ -96,7 +100,10 @@ class Records:
         except ABSENT:
             pass
         except UnsafePathError as exc:
-            logger.warning("running totals of %s not kept: %s", namespace or str(self.root), exc)
+            self._not_kept(namespace, exc)
+
+    def _not_kept(self, namespace: str | None, error: UnsafePathError) -> None:
+        logger.warning("running totals of %s not kept: %s", namespace or str(self.root), error)
 
     def append_usage(self, namespace: str, record: dict[str, Any]) -> None:
         """Append one usage record; ``O_APPEND`` keeps concurrent appenders' lines whole."""
