@@ -33,7 +33,8 @@ class KeyLocking:
         found: list[Any] = []
         try:
             lock = self._bucket.lock(key)
-            if lock.acquire(self._timeout, lambda: self._stored_meanwhile(key, found)):
+            # The usual case first: a free lock, taken without making the wait's callback.
+            if lock.try_acquire() or lock.acquire(self._timeout, lambda: self._stored_meanwhile(key, found)):
                 return lock, MISS
         except OSError as exc:
             return self._unlockable(key, exc)

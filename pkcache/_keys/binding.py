@@ -33,6 +33,7 @@ class ArgumentBinder:
             )
         self._params = params
         self._kept = [p for p in params if p.name not in self.ignore]
+        self._kept_at = [(i, p.name) for i, p in enumerate(params) if p.name not in self.ignore]
         # The fast path: only positional parameters, called positionally. The values are
         # the arguments plus the defaults of the parameters left out.
         self._simple = all(p.kind in _POSITIONAL for p in params)
@@ -75,7 +76,7 @@ class ArgumentBinder:
         """Return ``(parameter, value)`` pairs of the kept parameters, defaults applied."""
         if not kwargs and self._simple and self._first_default <= len(args) <= self._count:
             values = args + self._defaults[len(args) - self._first_default :]
-            return [(p.name, values[i]) for i, p in enumerate(self._params) if p.name not in self.ignore]
+            return [(name, values[i]) for i, name in self._kept_at]
         bound = self._signature.bind(*args, **kwargs)
         bound.apply_defaults()
         pairs = []

@@ -6,7 +6,7 @@ import contextlib
 import mmap
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -64,6 +64,7 @@ class DirectoryBucket:
         self._version = version
         self._manifest = manifest
         self._folder = f"{store.root}/{namespace}/{version}"
+        self._locks_path = f"{self._folder}/{KEY_LOCKS}"
         self._fd = -1  # the version folder, kept open while it exists (this process's)
         self._pid = 0
         self._guard = threading.Lock()
@@ -90,20 +91,12 @@ class DirectoryBucket:
             _make_fans(self._fd)
             return self._fd
 
-    @contextlib.contextmanager
-    def _fan_folder(self, key: str, *, create: bool) -> Iterator[int]:
-        """The entry's fan-out folder for the ``with`` block, made if ``create``."""
-        if create:
-            try:
-                fd = open_folder(self._version_folder(), key[:_FANOUT], create=True)
-            except FileNotFoundError:  # the version folder was removed just now: made anew
-                fd = open_folder(self._version_folder(), key[:_FANOUT], create=True)
-        else:
-            fd = self._store.folders.open_folder((self._namespace, self._version, key[:_FANOUT]), create=False)
+    def _open_fan_folder(self, key: str) -> int:
+        """A descriptor of the entry's fan-out folder, made if missing (the caller closes it)."""
         try:
-            yield fd
-        finally:
-            os.close(fd)
+            return open_folder(self._version_folder(), key[:_FANOUT], create=True)
+        except FileNotFoundError:  # the version folder was removed just now: made anew
+            return open_folder(self._version_folder(), key[:_FANOUT], create=True)
 
     def read(self, key: str, *, mmap_mode: str | None = None) -> Stored | None:
         found = self._read(key, mmap_mode, stamped=False)
@@ -185,23 +178,29 @@ class DirectoryBucket:
     ) -> None:
         # ttl is not needed here: readers check an entry's age, sweeps remove expired files.
         size = sum(memoryview(s).nbytes for s in segments)
-        with self._fan_folder(key, create=True) as folder:
+        folder = self._open_fan_folder(key)
+        try:
             replaced = write_atomic(folder, f"{key}{ENTRY_SUFFIX}", segments, durable=durable, modified=created)
+        finally:
+            os.close(folder)
         self._store.account(self._namespace, 0 if replaced else 1, size - replaced)
 
     def delete(self, key: str) -> bool:
         name = f"{key}{ENTRY_SUFFIX}"
         try:
-            with self._fan_folder(key, create=False) as folder:
+            folder = self._store.folders.open_folder((self._namespace, self._version, key[:_FANOUT]), create=False)
+            try:
                 size = os.stat(name, dir_fd=folder, follow_symlinks=False).st_size
                 os.unlink(name, dir_fd=folder)
+            finally:
+                os.close(folder)
         except ABSENT:
             return False
         self._store.account(self._namespace, -1, -size)
         return True
 
     def lock(self, key: str) -> KeyLock:
-        return KeyLock(f"{self._folder}/{KEY_LOCKS}", key, self._open_locks)
+        return KeyLock(self._locks_path, key, self._open_locks)
 
     def _open_locks(self) -> int:
         try:

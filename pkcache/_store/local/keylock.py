@@ -88,6 +88,8 @@ class LockFile:
                 return
         with LockFile._instances_lock:
             idle = LockFile._idle
+            if next(reversed(idle.values()), None) is self:
+                return  # the last used already: the usual case of a miss after a miss
             idle.pop(self.path, None)
             idle[self.path] = self
             evicted = [idle.pop(path) for path in list(idle)[: max(len(idle) - self.IDLE_KEPT, 0)]]
