@@ -514,6 +514,8 @@ def anatomy_sections(libraries: list[str], scratch: Path, array: Any, *, quick: 
     closest = [library for library in ("pkcache", "plain", "diskcache") if library in libraries]
     text += anatomy.syscalls_per_miss(closest)
     text += anatomy.miss_floor(scratch, pairs=6 if quick else 20)
+    text += anatomy.miss_cpu(make, small, closest, scratch, pairs=4 if quick else 8)
+    text += anatomy.python_after_file_creation(scratch, rounds=4 if quick else 8)
     entries, rounds = (10_000, 6) if quick else (100_000, 10)
     text += anatomy.warm_misses(make, small, closest, scratch, entries=entries, pairs=rounds)
     if {"pkcache", "joblib"} <= set(libraries):
