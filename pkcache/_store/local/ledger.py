@@ -145,9 +145,11 @@ class Ledger:
         # Every store comes here twice, so the usual case is spelled out: no context manager.
         with self._guard:
             fd = self._descriptor()
+            totals = self._map
+            assert totals is not None  # mapped by _descriptor
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
-                return self._add(self._map, count, size)  # type: ignore[arg-type]  # mapped by _descriptor
+                return self._add(totals, count, size)
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
