@@ -186,9 +186,10 @@ def miss_cpu(
 def python_after_file_creation(scratch: Path, *, rounds: int, count: int = 2000) -> str:
     """The same Python work (a small entry's metadata, pickle and MAC) timed alone and right after creating a file.
 
-    A miss runs its Python between file-system calls; the kernel's work evicts the
-    interpreter's code and data from the CPU caches, so each miss's Python runs cold.
-    Only the work itself is timed, never the file creation.
+    A miss runs its Python between file-system calls, and this shows what that does to
+    the Python's speed. (The likeliest cause is that the kernel's work on the file evicts
+    the interpreter's code and data from the CPU caches; a VM without hardware counters
+    cannot show it directly.) Only the work itself is timed, never the file creation.
     """
     import blake3
 
