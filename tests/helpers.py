@@ -54,6 +54,21 @@ def mounted_tmpfs(path: Path, *options: str) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
+@contextlib.contextmanager
+def clock_behind(seconds: float) -> Iterator[None]:
+    """Within the block, ``time.time()`` runs ``seconds`` behind: what is stored there was stored that long ago.
+
+    An entry's age lives in its signed header and in the store's own records (a directory's
+    entry index): setting a file's mtime afterwards changes neither.
+    """
+    real = time.time
+    time.time = lambda: real() - seconds
+    try:
+        yield
+    finally:
+        time.time = real
+
+
 def wait_for(path: Path, timeout: float = 30) -> None:
     """Wait until ``path`` exists (a child's signal that it reached a point), or fail."""
     deadline = time.monotonic() + timeout

@@ -17,7 +17,7 @@ import pkcache
 from pkcache._engine import housekeeping as _housekeeping
 from pkcache._housekeeping import pruning as _pruning
 from pkcache._housekeeping import usage as _usage
-from tests.helpers import python_path, run_python, wait_for
+from tests.helpers import clock_behind, python_path, run_python, wait_for
 
 
 def make(cache: pkcache.Cache, **options: Any) -> tuple[Any, list[str]]:
@@ -115,12 +115,10 @@ def test_prune_without_arguments_applies_recorded_limits(cache: pkcache.Cache) -
 
 def test_prune_max_age_applies_to_the_whole_directory(cache: pkcache.Cache) -> None:
     load, _ = make(cache)
-    for name in "abc":
-        load(name)
-    old = time.time() - 7200
-    for entry in cache.entries():
-        if entry.key != load.cache_key("c"):
-            os.utime(entry.location, (old, old))
+    with clock_behind(7200):
+        for name in "ab":
+            load(name)
+    load("c")
     report = cache.prune(max_age="1h")
     assert report.removed == 2
     assert stored_names(cache, load) == {"c"}
@@ -128,12 +126,10 @@ def test_prune_max_age_applies_to_the_whole_directory(cache: pkcache.Cache) -> N
 
 def test_prune_removes_expired_entries(cache: pkcache.Cache) -> None:
     load, runs = make(cache, ttl="1h")
-    for name in "abc":
-        load(name)
-    old = time.time() - 7200
-    for entry in cache.entries():
-        if entry.key != load.cache_key("c"):
-            os.utime(entry.location, (old, old))
+    with clock_behind(7200):
+        for name in "ab":
+            load(name)
+    load("c")
     report = cache.prune()
     assert report.removed == 2
     assert stored_names(cache, load) == {"c"}
@@ -151,9 +147,9 @@ def test_clear_stale_and_older_than(cache: pkcache.Cache) -> None:
     stale_size = sum(e.size for e in cache.entries() if e.stale)
     assert cache.clear(stale=True) == (2, stale_size)
     assert cache.stats().entries == 1
-    old = time.time() - 7200
-    (entry,) = cache.entries()
-    os.utime(entry.location, (old, old))
+    assert cache.clear(older_than=3600)[0] == 0
+    with clock_behind(7200):
+        second.refresh("a")
     assert cache.clear(older_than=3600)[0] == 1
 
 

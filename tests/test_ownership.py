@@ -228,7 +228,9 @@ def _function_folder(cache_dir: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("where", ["root/.ledger", "ns/.ledger", "ns/usage.log", "ns/.swept", "version/.locks"])
+@pytest.mark.parametrize(
+    "where", ["root/.ledger", "ns/.ledger", "ns/.index", "ns/usage.log", "ns/.swept", "version/.locks"]
+)
 def test_a_planted_link_to_a_users_file_is_never_written_through(
     cache_dir: Path, victim: Path, where: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -117,7 +117,7 @@ CONTENT = st.one_of(
     RECORD.map(lambda v: json.dumps(v).encode()),
     st.lists(RECORD, max_size=4).map(lambda vs: b"\n".join(json.dumps(v).encode() for v in vs)),
 )
-FILES = ["function.json", "usage.log", "usage.json", ".ledger", ".swept", "../pkcache.json", "../.ledger"]
+FILES = ["function.json", "usage.log", "usage.json", ".ledger", ".index", ".swept", "../pkcache.json", "../.ledger"]
 
 
 def exercise(location: str | Path) -> None:

@@ -10,8 +10,9 @@ from .._errors import EntryError, ForgedEntryError
 from .._reports import VerifyReport
 from .._store.protocol import EntryStat, OwnsItsPlace, Store
 from . import listing as _listing
+from .candidates import Listed
 from .listing import recorded_limits
-from .pruning import PruneReport, candidates, plan, prune, temp_files_only
+from .pruning import PruneReport, plan, prune, temp_files_only
 
 if TYPE_CHECKING:
     from .._codec import Signer
@@ -23,11 +24,10 @@ Progress = Callable[[str, int, int], None]  # (what is being done, how many done
 def doomed(store: Store, namespace: str, older_than: float | None, *, stale: bool) -> list[EntryStat]:
     """The entries of a namespace older than ``older_than`` seconds, or stale or expired ones if ``stale``."""
     now = time.time()
-    return [
-        c.entry
-        for c in candidates(store, [namespace], now=now, max_age=None)
-        if (older_than is None or now - c.entry.created > older_than) and (not stale or c.stale or c.expired)
-    ]
+    found = Listed(store, [namespace], now=now, max_age=None, tidy=False)
+    picked = {*found.stale, *found.expired} if stale else range(len(found))
+    created = found.created
+    return [found.entry(at) for at in sorted(picked) if older_than is None or now - created[at] > older_than]
 
 
 def clear(

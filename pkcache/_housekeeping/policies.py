@@ -1,13 +1,15 @@
 """Eviction policies: which entries go first when a limit bites.
 
-A policy is data, not branches: a name and a priority function. ``select_victims`` is
-the one place that applies limits, the same for every policy: expired entries always
-go, entries of old code versions go next (oldest first), then the policy's order.
+A policy is data, not branches: a name and the fields it orders by. ``choose`` is the
+one place that applies limits, the same for every policy: expired entries always go,
+entries of old code versions go next (oldest first), then the policy's order. It works
+on columns (``Pool``), so that a prune of a million entries makes no object per entry;
+``select_victims`` is the same for a list of ``Candidate`` objects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple, Protocol
 
 from .._store.protocol import EntryStat
@@ -23,40 +25,53 @@ class Candidate(NamedTuple):
     expired: bool  # older than its function's ttl
 
 
+# What a policy can order by, read off a candidate (``priority``) or a pool's column of them.
+_FIELDS: dict[str, Callable[[Candidate], float]] = {
+    "last_access": lambda c: c.last_access,
+    "hits": lambda c: c.hits,
+    "created": lambda c: c.entry.created,
+}
+
+
 class Policy(Protocol):
-    """Orders candidates for eviction: the lowest priority goes first."""
+    """Orders candidates for eviction by some of their fields (``order``): the lowest goes first."""
 
     @property
     def name(self) -> str: ...
 
+    @property
+    def order(self) -> tuple[str, ...]: ...
+
     def priority(self, candidate: Candidate) -> tuple[float, ...]: ...
 
 
-class LeastRecentlyUsed:
+class _Ordered:
+    name = ""
+    order: tuple[str, ...] = ()
+
+    def priority(self, candidate: Candidate) -> tuple[float, ...]:
+        return tuple(_FIELDS[field](candidate) for field in self.order)
+
+
+class LeastRecentlyUsed(_Ordered):
     """Least recently read or written goes first."""
 
     name = "lru"
-
-    def priority(self, candidate: Candidate) -> tuple[float, ...]:
-        return (candidate.last_access, candidate.entry.created)
+    order = ("last_access", "created")
 
 
-class LeastFrequentlyUsed:
+class LeastFrequentlyUsed(_Ordered):
     """Fewest hits goes first; ties go by least recent use."""
 
     name = "lfu"
-
-    def priority(self, candidate: Candidate) -> tuple[float, ...]:
-        return (candidate.hits, candidate.last_access, candidate.entry.created)
+    order = ("hits", "last_access", "created")
 
 
-class FirstInFirstOut:
+class FirstInFirstOut(_Ordered):
     """Oldest written goes first, however often it is read."""
 
     name = "fifo"
-
-    def priority(self, candidate: Candidate) -> tuple[float, ...]:
-        return (candidate.entry.created,)
+    order = ("created",)
 
 
 _ALL: tuple[Policy, ...] = (LeastRecentlyUsed(), LeastFrequentlyUsed(), FirstInFirstOut())
@@ -98,41 +113,82 @@ class Limits(NamedTuple):
         return {"max_size": self.max_size, "max_entries": self.max_entries, "ttl": self.ttl, "policy": self.policy}
 
 
-def select_victims(
-    candidates: Iterable[Candidate], policy: Policy, *, max_entries: int | None, max_size: int | None
-) -> list[Candidate]:
-    """Return the entries to remove so that what is left is within both limits.
+class Pool:
+    """Candidates column by column, for ``choose``: a million entries cannot afford an object each.
+
+    ``expired`` and ``stale`` are positions in listing order (a stale one is not expired);
+    ``usage()`` gives the ``last_access`` and ``hits`` columns, asked for only when the
+    pool must be sorted.
+    """
+
+    def __init__(
+        self,
+        sizes: list[int],
+        created: list[float],
+        expired: list[int],
+        stale: list[int],
+        usage: Callable[[], tuple[list[float], list[int]]],
+    ) -> None:
+        self.sizes = sizes
+        self.created = created
+        self.expired = expired
+        self.stale = stale
+        self._usage = usage
+
+    def columns(self, fields: tuple[str, ...]) -> dict[str, list[float] | list[int]]:
+        found: dict[str, list[float] | list[int]] = {"created": self.created}
+        if "last_access" in fields or "hits" in fields:
+            found["last_access"], found["hits"] = self._usage()
+        return found
+
+
+def choose(pool: Pool, policy: Policy, *, max_entries: int | None, max_size: int | None) -> list[int]:
+    """Return the positions of the entries to remove so that what is left is within both limits.
 
     Expired entries always go; then entries of old code versions, oldest first; then
-    the policy's order. Nothing is sorted when what is left is within the limits
-    already (a prune that finds nothing to evict, at a million entries, saves seconds).
+    the policy's order (ties in listing order). Nothing is sorted when what is left is
+    within the limits already (a prune that finds nothing to evict, at a million
+    entries, saves seconds).
     """
-    victims: list[Candidate] = []
-    stale: list[Candidate] = []
-    current: list[Candidate] = []
-    for candidate in candidates:
-        if candidate.expired:
-            victims.append(candidate)
-        else:
-            (stale if candidate.stale else current).append(candidate)
-    count = len(stale) + len(current)
-    size = sum(c.entry.size for c in stale) + sum(c.entry.size for c in current)
+    sizes = pool.sizes
+    victims = list(pool.expired)
+    count = len(sizes) - len(victims)
+    size = sum(sizes) - sum(map(sizes.__getitem__, victims))
 
     def within() -> bool:
         return (max_entries is None or count <= max_entries) and (max_size is None or size <= max_size)
 
     if within():
         return victims
-    stale.sort(key=_created)
-    current.sort(key=policy.priority)
-    for candidate in (*stale, *current):
+    stale = sorted(pool.stale, key=pool.created.__getitem__)
+    aside = {*victims, *stale}
+    current = [at for at in range(len(sizes)) if at not in aside] if aside else list(range(len(sizes)))
+    columns = pool.columns(policy.order)
+    first = columns[policy.order[0]]
+    # Stable sorts, last field first: the order of the whole tuple. When the first field
+    # ties nowhere (times of a million entries, as a rule), it alone decides it.
+    distinct = len({first[at] for at in current}) == len(current)
+    for field in (policy.order[:1] if distinct else reversed(policy.order)):
+        current.sort(key=columns[field].__getitem__)
+    for at in (*stale, *current):
         if within():
             break
-        victims.append(candidate)
+        victims.append(at)
         count -= 1
-        size -= candidate.entry.size
+        size -= sizes[at]
     return victims
 
 
-def _created(candidate: Candidate) -> float:
-    return candidate.entry.created
+def select_victims(
+    candidates: Iterable[Candidate], policy: Policy, *, max_entries: int | None, max_size: int | None
+) -> list[Candidate]:
+    """Return the candidates to remove so that what is left is within both limits (see ``choose``)."""
+    found = list(candidates)
+    pool = Pool(
+        [c.entry.size for c in found],
+        [c.entry.created for c in found],
+        [at for at, c in enumerate(found) if c.expired],
+        [at for at, c in enumerate(found) if c.stale and not c.expired],
+        lambda: ([c.last_access for c in found], [c.hits for c in found]),
+    )
+    return [found[at] for at in choose(pool, policy, max_entries=max_entries, max_size=max_size)]

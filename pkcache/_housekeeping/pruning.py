@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
 from .._log import logger
-from .._store.protocol import CoarseTimes, EntryStat, LeavesTempFiles, Store, TempFile
+from .._store.protocol import EntryColumns, LeavesTempFiles, Store, TempFile
+from .candidates import Listed, collector_paused
 from .listing import recorded_limits
-from .policies import POLICIES, Candidate, Limits, select_victims
+from .policies import POLICIES, Limits, choose
 
 # Temp files younger than this are never touched: it covers a live writer's instant
 # between creating its file and locking it.
@@ -36,53 +35,6 @@ class PruneReport(NamedTuple):
         )
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a listing makes an object or two per entry.
-
-    None of them is in a cycle, but at a million entries the collector's passes over
-    them cost about a fifth of a prune (2 of 9.6 s of listing, measured).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-@_collector_paused()
-def candidates(store: Store, namespaces: list[str], *, now: float, max_age: float | None) -> list[Candidate]:
-    """Every entry of ``namespaces`` with its usage, staleness and expiry."""
-    listed = [entry for namespace in namespaces for entry in store.entries(namespace)]
-    if isinstance(store, CoarseTimes):  # the order of eviction needs times finer than a second
-        listed = store.exact_times(listed)
-    by_namespace: dict[str, list[EntryStat]] = {}
-    for entry in listed:
-        by_namespace.setdefault(entry.namespace, []).append(entry)
-    found = []
-    for namespace, entries in by_namespace.items():
-        manifest = store.read_manifest(namespace) or {}
-        current = manifest.get("current_version")
-        ttl = max_age if max_age is not None else recorded_limits(manifest, namespace).ttl
-        tallies = store.read_usage(namespace).keys
-        unused = (0, 0.0)
-        for entry in entries:
-            hits, last_read = tallies.get(entry.key, unused)
-            created = entry.created
-            found.append(
-                Candidate(
-                    entry,
-                    last_access=last_read if last_read > created else created,
-                    hits=int(hits),
-                    stale=current is not None and entry.version != current,
-                    expired=ttl is not None and now - created > ttl,
-                )
-            )
-    return found
-
-
 def temp_files_only(store: Store, *, dry_run: bool) -> PruneReport:
     """Dead writers' temp files anywhere in the store, those of namespaces nothing lists included."""
     if dry_run:
@@ -99,28 +51,35 @@ def _temp_files(store: Store, namespace: str | None) -> Iterator[TempFile]:
     return store.temp_files(namespace) if isinstance(store, LeavesTempFiles) else iter(())
 
 
-def _remove_dead_temp_files(store: Store, namespace: str | None) -> int:
+def _remove_dead_temp_files(store: Store, namespace: str | None, listed: list[EntryColumns] | None = None) -> int:
     # Of a namespace, or (None) of the whole store: writers that died before their first
-    # entry left files (uploads) in namespaces that are listed nowhere else.
+    # entry left files (uploads) in namespaces that are listed nowhere else. A listing
+    # that saw the namespace's temp files already (``listed``) spares another.
     if not isinstance(store, LeavesTempFiles):
         return 0  # a store whose writes leave nothing half-written behind
-    return sum(store.remove_dead_temp_file(temp, TEMP_GRACE) for temp in store.temp_files(namespace))
+    seen = [c.temps for c in listed or ()]
+    if not seen or any(t is None for t in seen):
+        temps: Iterator[TempFile] = store.temp_files(namespace)
+    else:
+        temps = (t for found in seen for t in found or ())
+    return sum(store.remove_dead_temp_file(temp, TEMP_GRACE) for temp in temps)
 
 
+@collector_paused()
 def plan(store: Store, namespace: str | None, limits: Limits, *, temps: bool = True) -> PruneReport:
     """What ``prune`` with the same arguments would remove now; touches nothing."""
     namespaces = [namespace] if namespace is not None else store.namespaces()
-    victims: list[Candidate] = []
+    victims = []
     if limits.bounded or limits.ttl is not None or _any_ttl(store, namespaces):
-        found = candidates(store, namespaces, now=time.time(), max_age=limits.ttl)
-        policy = POLICIES[limits.policy]
-        victims = select_victims(found, policy, max_entries=limits.max_entries, max_size=limits.max_size)
+        found = Listed(store, namespaces, now=time.time(), max_age=limits.ttl, tidy=False)
+        chosen = choose(found.pool(), POLICIES[limits.policy], max_entries=limits.max_entries, max_size=limits.max_size)
+        victims = [found.entry(at) for at in chosen]
     old = time.time() - TEMP_GRACE
     dead = sum(t.modified < old for t in _temp_files(store, namespace)) if temps else 0
-    size = sum(v.entry.size for v in victims)
-    return PruneReport(len(victims), size, dead, tuple(v.entry.location for v in victims))
+    return PruneReport(len(victims), sum(v.size for v in victims), dead, tuple(v.location for v in victims))
 
 
+@collector_paused()
 def prune(store: Store, namespace: str | None, limits: Limits, *, temps: bool = True) -> PruneReport:
     """Remove expired entries, then evict by policy until ``limits`` hold; clean dead writers' temp files.
 
@@ -147,21 +106,20 @@ def prune(store: Store, namespace: str | None, limits: Limits, *, temps: bool = 
                 store.compact_usage(ns, None)
             return PruneReport(0, 0, _remove_dead_temp_files(store, namespace) if temps else 0)
         since = store.totals(namespace)
-        found = candidates(store, namespaces, now=time.time(), max_age=limits.ttl)
-        policy = POLICIES[limits.policy]
-        victims = select_victims(found, policy, max_entries=limits.max_entries, max_size=limits.max_size)
+        found = Listed(store, namespaces, now=time.time(), max_age=limits.ttl, tidy=True)
+        chosen = choose(found.pool(), POLICIES[limits.policy], max_entries=limits.max_entries, max_size=limits.max_size)
+        victims = [found.entry(at) for at in chosen]
         # Correct the running totals to the count before removing anything: each
         # removal below then takes itself off, as any other removal does.
-        store.correct_totals(namespace, (len(found), sum(c.entry.size for c in found)), since)
-        removed, size = store.remove_entries(v.entry for v in victims)
-        gone = {v.entry.key for v in victims}
-        for ns in namespaces:
-            store.compact_usage(ns, {c.entry.key for c in found if c.entry.namespace == ns and c.entry.key not in gone})
+        store.correct_totals(namespace, (len(found), sum(found.sizes)), since)
+        removed, size = store.remove_entries(victims)
+        for ns, live in found.live_keys(chosen).items():
+            store.compact_usage(ns, live)
         if temps:
-            dead = _remove_dead_temp_files(store, namespace)
+            dead = _remove_dead_temp_files(store, namespace, found.columns)
     finally:
         lock.release()
-    report = PruneReport(removed, size, dead, tuple(v.entry.location for v in victims))
+    report = PruneReport(removed, size, dead, tuple(v.location for v in victims))
     if report.removed or report.temp_files:
         logger.info(
             "pruned %s: %d entries (%d bytes), %d dead temp files",

@@ -7,7 +7,7 @@ it knows nothing of functions, pickling or signatures.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from .lock import BaseLock
@@ -34,6 +34,58 @@ class TempFile(NamedTuple):
     location: str
     size: int
     modified: float
+
+
+class EntryColumns:
+    """A namespace's entries column by column: a prune of a million entries cannot afford an object each.
+
+    ``temps`` are the writers' temporary files the same listing saw (None if it did not look).
+    """
+
+    __slots__ = ("_locate", "created", "keys", "namespace", "sizes", "temps", "versions")
+
+    def __init__(
+        self,
+        namespace: str,
+        versions: list[str],
+        keys: list[str],
+        sizes: list[int],
+        created: list[float],
+        *,
+        locate: Callable[[int], str],
+        temps: list[TempFile] | None = None,
+    ) -> None:
+        self.namespace = namespace
+        self.versions = versions
+        self.keys = keys
+        self.sizes = sizes
+        self.created = created
+        self._locate = locate
+        self.temps = temps
+
+    @classmethod
+    def of(cls, namespace: str, entries: Iterable[EntryStat]) -> EntryColumns:
+        """The columns of listed entries (for a store that lists them one by one)."""
+        listed = list(entries)
+        locations = [e.location for e in listed]
+        return cls(
+            namespace,
+            [e.version for e in listed],
+            [e.key for e in listed],
+            [e.size for e in listed],
+            [e.created for e in listed],
+            locate=locations.__getitem__,
+        )
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def entry(self, at: int) -> EntryStat:
+        location = self._locate(at)
+        return EntryStat(self.namespace, self.versions[at], self.keys[at], self.sizes[at], self.created[at], location)
+
+    def entries(self) -> Iterator[EntryStat]:
+        return map(self.entry, range(len(self.keys)))
 
 
 Lock = BaseLock  # every store's lock is one: the wait is written once (see ``lock``)
@@ -152,6 +204,15 @@ class OwnsItsPlace(Protocol):
 
     def shared_warning(self) -> str | None:
         """Return what others can do to the store that its owner may not expect, if anything."""
+
+
+@runtime_checkable
+class ListsInColumns(Protocol):
+    """A store that lists a namespace's entries column by column, without an object per entry (a directory)."""
+
+    def entry_columns(self, namespace: str, *, tidy: bool = False) -> EntryColumns:
+        """Return the namespace's entries; ``tidy`` lets the store rewrite what keeps its listings fast
+        (a pruner, which lists every entry anyway, asks for it)."""
 
 
 @runtime_checkable

@@ -11,7 +11,8 @@ import errno
 import os
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from ..buffers import Buffer
 
@@ -24,39 +25,84 @@ TEMP_PREFIX = ".tmp-"
 _NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
+class Written(NamedTuple):
+    """What a write did: the size of the file it replaced (0 if none), and the new file's inode."""
+
+    replaced: int
+    inode: int
+
+
 def write_atomic(
-    folder: int, name: str, segments: Sequence[Buffer], *, durable: bool = False, modified: float | None = None
-) -> int:
-    """Write ``segments`` to ``name`` in the open folder ``folder`` atomically; return the size of the file it
-    replaced (0 if none).
+    folder: int,
+    name: str,
+    segments: Sequence[Buffer],
+    *,
+    durable: bool = False,
+    modified: float | None = None,
+    before_naming: Callable[[int], None] | None = None,
+) -> Written:
+    """Write ``segments`` to ``name`` in the open folder ``folder`` atomically; say what it replaced.
 
     This is the only way pkcache writes a file into a cache: a reader sees the old file
     or the whole new one, and a process killed at any instant leaves no partial ``name``.
     Where the kernel offers it, the file is written nameless (``O_TMPFILE``) and linked
     into place: one directory change instead of two, and a killed writer leaves nothing
-    behind. Otherwise, and to replace an existing file, it is written under a temporary
-    name (created with ``O_EXCL``) and moved with ``os.replace``, which replaces a link
-    planted at ``name`` rather than writing through it; that temporary file is flocked
-    while it is written, so a pruner can tell a live writer's file from a dead one's.
-    ``modified`` sets the file's mtime exactly (the kernel's own stamp is only as fine
-    as its clock tick, too coarse to order entries written in the same few milliseconds).
+    behind; to replace an existing file, the nameless file is linked at a temporary name
+    and moved over it. Otherwise it is written under a temporary name (created with
+    ``O_EXCL``) and moved. ``os.replace`` replaces a link planted at ``name`` rather than
+    writing through it. A temporary name's file is flocked first, so a pruner can tell a
+    live writer's file from a dead one's. ``modified`` sets the file's mtime exactly (the
+    kernel's own stamp is only as fine as its clock tick, too coarse to order entries
+    written in the same few milliseconds). ``before_naming(inode)`` is called once the
+    file is whole, before it has its name: the entry index records it there, so that no
+    file pkcache named lacks its record, whenever its writer is killed.
     """
     if _nameless.usable:
         fd = _open_nameless(folder)
         if fd is not None:
             try:
-                _fill(fd, segments, durable=durable, modified=modified)
-                # linkat(2) with AT_SYMLINK_FOLLOW through /proc gives the file its name;
-                # it never follows a link at the new name (EEXIST instead).
-                os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=folder)
-            except FileExistsError:  # a replacement: the named way below
-                pass
-            else:
-                _sync_folder(folder, durable)
-                return 0
+                inode = _fill(fd, segments, durable=durable, modified=modified)
+                if before_naming is not None:
+                    before_naming(inode)
+                try:
+                    # linkat(2) with AT_SYMLINK_FOLLOW through /proc gives the file its name;
+                    # it never follows a link at the new name (EEXIST instead).
+                    os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=folder)
+                    replaced = 0
+                except FileExistsError:  # a replacement
+                    replaced = _move_over(folder, name, fd)
             finally:
                 os.close(fd)
-    return _write_named(folder, name, segments, durable=durable, modified=modified)
+            _sync_folder(folder, durable)
+            return Written(replaced, inode)
+    return _write_named(folder, name, segments, durable=durable, modified=modified, before_naming=before_naming)
+
+
+def _move_over(folder: int, name: str, fd: int) -> int:
+    """Give the nameless file ``fd`` a temporary name and move it over ``name``; return the replaced size."""
+    temp = _temp_name(name)
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.link(f"/proc/self/fd/{fd}", temp, dst_dir_fd=folder)
+    return _replace(folder, temp, name)
+
+
+def _temp_name(name: str) -> str:
+    return f"{TEMP_PREFIX}{name}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _replace(folder: int, temp: str, name: str) -> int:
+    try:
+        try:
+            replaced = os.stat(name, dir_fd=folder, follow_symlinks=False).st_size
+        except FileNotFoundError:
+            replaced = 0
+        os.replace(temp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):  # a concurrent clear removed the folder
+            os.unlink(temp, dir_fd=folder)
+        raise
+    return replaced
 
 
 class _Nameless:
@@ -84,7 +130,8 @@ def _open_nameless(folder: int) -> int | None:
 _SEGMENTS_PER_CALL = 1024
 
 
-def _fill(fd: int, segments: Sequence[Buffer], *, durable: bool, modified: float | None) -> None:
+def _fill(fd: int, segments: Sequence[Buffer], *, durable: bool, modified: float | None) -> int:
+    """Write the segments to ``fd``; return its inode (for the entry index, see ``index``)."""
     # One writev for a small entry's header, pickle and signature: one system call, not three.
     views = [view for view in (memoryview(s).cast("B") for s in segments) if view.nbytes]
     while views:
@@ -97,6 +144,7 @@ def _fill(fd: int, segments: Sequence[Buffer], *, durable: bool, modified: float
         os.utime(fd, (modified, modified))
     if durable:
         os.fsync(fd)
+    return os.fstat(fd).st_ino
 
 
 def _sync_folder(folder: int, durable: bool) -> None:
@@ -104,27 +152,33 @@ def _sync_folder(folder: int, durable: bool) -> None:
         os.fsync(folder)
 
 
-def _write_named(folder: int, name: str, segments: Sequence[Buffer], *, durable: bool, modified: float | None) -> int:
-    temp = f"{TEMP_PREFIX}{name}-{os.getpid()}-{secrets.token_hex(4)}"
+def _write_named(
+    folder: int,
+    name: str,
+    segments: Sequence[Buffer],
+    *,
+    durable: bool,
+    modified: float | None,
+    before_naming: Callable[[int], None] | None,
+) -> Written:
+    temp = _temp_name(name)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600, dir_fd=folder)
     try:
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            _fill(fd, segments, durable=durable, modified=modified)
+            inode = _fill(fd, segments, durable=durable, modified=modified)
         finally:
             os.close(fd)
-        try:
-            replaced = os.stat(name, dir_fd=folder, follow_symlinks=False).st_size
-        except FileNotFoundError:
-            replaced = 0
-        os.replace(temp, name, src_dir_fd=folder, dst_dir_fd=folder)
+        if before_naming is not None:
+            before_naming(inode)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):  # a concurrent clear removed the folder
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(temp, dir_fd=folder)
         raise
+    replaced = _replace(folder, temp, name)
     _sync_folder(folder, durable)
-    return replaced
+    return Written(replaced, inode)
 
 
 def remove_dead_temp_file(folder: int, name: str, modified: float, grace: float) -> bool:

@@ -15,10 +15,11 @@ from ..._forks import process_id, renew_guard
 from ..arriving import read_in_background
 from ..buffers import Buffer, Stored
 from ..memory import allocate
+from . import index
 from .atomic import write_atomic
 from .folders import ABSENT, Root, open_file, open_folder
 from .keylock import KeyLock
-from .layout import ENTRY_SUFFIX, FANS, KEY_LOCKS
+from .layout import ENTRY_SUFFIX, FANS, KEY_LOCKS, is_version
 from .mounts import is_local
 from .stamps import Stamp, stamp_of, trusted_stamp
 
@@ -46,7 +47,7 @@ class Directory(Protocol):
         self, namespace: str, *, create: bool, manifest: dict[str, Any] | None = None
     ) -> AbstractContextManager[int]: ...
 
-    def account(self, namespace: str, count: int, size: int) -> None: ...
+    def account(self, namespace: str, count: int, size: int, records: bytes = b"") -> None: ...
 
 
 class DirectoryBucket:
@@ -62,6 +63,8 @@ class DirectoryBucket:
         self._store = store
         self._namespace = namespace
         self._version = version
+        # Entries are listed only in version folders of pkcache's form (``layout``): others get no records.
+        self._raw_version = index.raw_name(version) if is_version(version) else None
         self._manifest = manifest
         self._folder = f"{store.root}/{namespace}/{version}"
         self._locks_path = f"{self._folder}/{KEY_LOCKS}"
@@ -76,11 +79,14 @@ class DirectoryBucket:
     def location(self, key: str) -> str:
         return self._path(key)
 
-    def _version_folder(self) -> int:
-        """The version folder's descriptor (owned by this bucket), made if missing."""
+    def _version_folder(self, *, renew: bool = False) -> int:
+        """The version folder's descriptor (owned by this bucket), made if missing; ``renew`` after
+        a name in it could not be opened: the folder may be gone, made anew by another process."""
         with self._guard:
             fd = self._fd
-            if fd >= 0 and self._pid == process_id() and os.fstat(fd).st_nlink > 0:
+            # Not checked for a removed folder at every use (a stat): nothing can be
+            # opened or made in a removed folder, and the callers renew it when that fails.
+            if fd >= 0 and self._pid == process_id() and not renew:
                 return fd
             if fd >= 0 and self._pid == process_id():
                 os.close(fd)
@@ -95,8 +101,8 @@ class DirectoryBucket:
         """A descriptor of the entry's fan-out folder, made if missing (the caller closes it)."""
         try:
             return open_folder(self._version_folder(), key[:_FANOUT], create=True)
-        except FileNotFoundError:  # the version folder was removed just now: made anew
-            return open_folder(self._version_folder(), key[:_FANOUT], create=True)
+        except FileNotFoundError:  # the version folder was removed: made anew
+            return open_folder(self._version_folder(renew=True), key[:_FANOUT], create=True)
 
     def read(self, key: str, *, mmap_mode: str | None = None) -> Stored | None:
         found = self._read(key, mmap_mode, stamped=False)
@@ -178,12 +184,30 @@ class DirectoryBucket:
     ) -> None:
         # ttl is not needed here: readers check an entry's age, sweeps remove expired files.
         size = sum(memoryview(s).nbytes for s in segments)
+        counted = False
+
+        def record(inode: int) -> None:
+            # Counted, and recorded in the entry index, before the file has its name: a
+            # writer killed after naming it leaves no entry without its record (``index``).
+            nonlocal counted
+            raw_version = self._raw_version
+            entry = b"" if raw_version is None else index.stored(raw_version, key, inode, size, created)
+            self._store.account(self._namespace, 1, size, entry)
+            counted = True
+
         folder = self._open_fan_folder(key)
         try:
-            replaced = write_atomic(folder, f"{key}{ENTRY_SUFFIX}", segments, durable=durable, modified=created)
+            replaced = write_atomic(
+                folder, f"{key}{ENTRY_SUFFIX}", segments, durable=durable, modified=created, before_naming=record
+            ).replaced
+        except BaseException:
+            if counted:  # counted, never named: take it off again
+                self._store.account(self._namespace, -1, -size)
+            raise
         finally:
             os.close(folder)
-        self._store.account(self._namespace, 0 if replaced else 1, size - replaced)
+        if replaced:  # it took an entry's place: one entry, not two
+            self._store.account(self._namespace, -1, -replaced)
 
     def delete(self, key: str) -> bool:
         name = f"{key}{ENTRY_SUFFIX}"
@@ -205,8 +229,8 @@ class DirectoryBucket:
     def _open_locks(self) -> int:
         try:
             return open_file(self._version_folder(), KEY_LOCKS, os.O_RDWR | os.O_CREAT)
-        except FileNotFoundError:  # the version folder was removed just now: made anew
-            return open_file(self._version_folder(), KEY_LOCKS, os.O_RDWR | os.O_CREAT)
+        except FileNotFoundError:  # the version folder was removed: made anew
+            return open_file(self._version_folder(renew=True), KEY_LOCKS, os.O_RDWR | os.O_CREAT)
 
 
 def _make_fans(version: int) -> None:

@@ -3,8 +3,8 @@
 ::
 
     root/                      CACHEDIR.TAG (pkcache's own: written first), .ledger, pkcache.json, .prune.lock
-      NAMESPACE/               function.json (pkcache's manifest: written first), .ledger, usage.log,
-                               usage.json, .swept, .prune.lock
+      NAMESPACE/               function.json (pkcache's manifest: written first), .ledger, .index,
+                               usage.log, usage.json, .swept, .prune.lock
         v-0123456789abcdef/    .locks
           a/ ... f/            abcdef....pkl (64 hex digits), and writers' .tmp-... files
                                (16 folders by the key's first hex digit, made with the
@@ -21,6 +21,7 @@ from .folders import TAG
 
 CONFIG = "pkcache.json"
 LEDGER = ".ledger"
+INDEX = ".index"  # every entry's inode, size and time (see ``index``)
 PRUNE_LOCK = ".prune.lock"
 SWEPT = ".swept"
 USAGE_LOG = "usage.log"
@@ -34,11 +35,10 @@ _VERSION = re.compile(r"v-[0-9a-f]{16}\Z")
 _FAN = re.compile(r"[0-9a-f]{1,2}\Z")  # two digits: pkcache 0.1's (listed, so that they can be removed)
 FANS = tuple("0123456789abcdef")
 _ENTRY = re.compile(r"[0-9a-f]{64}\.pkl\Z")
-# The same form over a listing joined by newlines: one pass in C instead of a call per name.
-_ENTRY_KEYS = re.compile(r"^([0-9a-f]{64})\.pkl$", re.MULTILINE)
 _ROTATED_LOG = re.compile(r"usage\.log\.[0-9]+-[0-9a-f]{8}\Z")
+_STAGED_INDEX = re.compile(r"\.index\.[0-9]+-[0-9a-f]{8}\Z")  # a rewrite's, before its swap
 _ROOT_FILES = frozenset({TAG, CONFIG, LEDGER, PRUNE_LOCK, GITIGNORE})
-_NAMESPACE_FILES = frozenset({MANIFEST, LEDGER, PRUNE_LOCK, SWEPT, USAGE_LOG, USAGE_SUMMARY})
+_NAMESPACE_FILES = frozenset({MANIFEST, LEDGER, INDEX, PRUNE_LOCK, SWEPT, USAGE_LOG, USAGE_SUMMARY})
 # What marks a manifest as pkcache's (manifests of pkcache 0.1 are recognised by their fields).
 _MARK = "pkcache"
 _MARK_VALUE = "function"
@@ -54,13 +54,6 @@ def is_fan(name: str) -> bool:
 
 def is_entry_file(name: str) -> bool:
     return _ENTRY.match(name) is not None
-
-
-def entry_keys(names: list[str]) -> list[str]:
-    """The keys of the names in ``names`` that are entry files (as ``is_entry_file``)."""
-    # Names with a newline (POSIX allows them) are left out first: "x<newline><key>.pkl" must
-    # not list <key> a second time, nor at all.
-    return _ENTRY_KEYS.findall("\n".join(n for n in names if "\n" not in n))
 
 
 def entry_name(key: str) -> str:
@@ -80,7 +73,12 @@ def is_root_file(name: str) -> bool:
 
 
 def is_namespace_file(name: str) -> bool:
-    return name in _NAMESPACE_FILES or is_temp(name) or _ROTATED_LOG.match(name) is not None
+    return (
+        name in _NAMESPACE_FILES
+        or is_temp(name)
+        or _ROTATED_LOG.match(name) is not None
+        or _STAGED_INDEX.match(name) is not None
+    )
 
 
 def mark_manifest(manifest: dict[str, Any]) -> dict[str, Any]:

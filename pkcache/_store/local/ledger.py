@@ -2,7 +2,9 @@
 
 Writers add to the totals as they store and delete, so a write can tell whether a limit
 is exceeded without listing the folder; an exact prune corrects any drift (a writer
-killed between its store and its update, files removed by hand).
+killed between its store and its update, files removed by hand). The ledger's lock also
+orders the records of the folder's entry index (``index``), and the ledger holds that
+index's generation, which a rewrite of the index advances.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 import struct
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from ..._forks import process_id
 
@@ -21,19 +23,31 @@ try:
 except ImportError:  # Windows: filelock guards the totals file instead
     fcntl = None  # type: ignore[assignment]
 
+# Entries, bytes, and the generation of the folder's entry index. (Ledgers of earlier
+# versions of 0.2 were the first two alone: the third is added, zero, when opened.)
 _TOTALS = struct.Struct("<qq")
+_GENERATION = struct.Struct("<q")
+_GENERATION_AT = _TOTALS.size
+_SIZE = _TOTALS.size + _GENERATION.size
+
+T = TypeVar("T")
+# Which entry index a writer must append to: (how many times this process opened the
+# ledger file, the index's generation). Either changing means the index file it holds
+# open may no longer be the folder's.
+Epoch = tuple[int, int]
 
 
 def _allocate(fd: int) -> None:
     """Give a new totals file its bytes, really written: a write through a mapping of a
     file with no blocks behind it would be a SIGBUS on a full disk, not an OSError."""
-    if os.fstat(fd).st_size >= _TOTALS.size:
+    if os.fstat(fd).st_size >= _SIZE:
         return
     if fcntl is not None:
         fcntl.flock(fd, fcntl.LOCK_EX)  # another process may be writing its first totals
     try:
-        if os.fstat(fd).st_size < _TOTALS.size:
-            os.pwrite(fd, bytes(_TOTALS.size), 0)
+        size = os.fstat(fd).st_size
+        if size < _SIZE:  # only what is missing: a shorter ledger's totals stay
+            os.pwrite(fd, bytes(_SIZE - size), size)
     finally:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -95,6 +109,7 @@ class Ledger:
         self._fd: int | None = None
         self._map: mmap.mmap | None = None
         self._pid = 0
+        self._opened = 0
         self._guard = threading.Lock()
 
     def _descriptor(self) -> int:
@@ -113,7 +128,8 @@ class Ledger:
             # The totals are read and written through a shared mapping: a write(2) would
             # update the file's mtime on every store, a journaled inode change that costs
             # tens of microseconds on a busy disk.
-            self._map = mmap.mmap(fd, _TOTALS.size)
+            self._map = mmap.mmap(fd, _SIZE)
+            self._opened += 1
         except BaseException:
             os.close(fd)
             raise
@@ -138,13 +154,28 @@ class Ledger:
         count, size = _TOTALS.unpack_from(totals, 0)
         return max(count, 0), max(size, 0)
 
-    def add(self, count: int, size: int) -> tuple[int, int]:
-        """Add to the totals; return the new (entries, bytes)."""
+    def _epoch(self, totals: mmap.mmap) -> Epoch:
+        return self._opened, _GENERATION.unpack_from(totals, _GENERATION_AT)[0]
+
+    def add(self, count: int, size: int, then: Callable[[Epoch], None] | None = None) -> tuple[int, int]:
+        """Add to the totals; return the new (entries, bytes). ``then(epoch)`` runs under the same lock."""
         with self._locked() as totals:
             total_count, total_size = self._read(totals)
             new = (max(total_count + count, 0), max(total_size + size, 0))
             _TOTALS.pack_into(totals, 0, *new)
+            if then is not None:
+                then(self._epoch(totals))
             return new
+
+    def locked(self, action: Callable[[Epoch, Callable[[], None]], T]) -> T:
+        """Return ``action(epoch, advance)``, run holding the ledger's lock (``advance()``: a new index generation)."""
+        with self._locked() as totals:
+
+            def advance() -> None:
+                (generation,) = _GENERATION.unpack_from(totals, _GENERATION_AT)
+                _GENERATION.pack_into(totals, _GENERATION_AT, generation + 1)
+
+            return action(self._epoch(totals), advance)
 
     def read(self) -> tuple[int, int]:
         """Return the current (entries, bytes)."""

@@ -1,4 +1,4 @@
-"""A function folder's small records: running totals, the usage log, the last sweep, the prune lock.
+"""A function folder's small records: running totals, the entry index, the usage log, the last sweep, the prune lock.
 
 Each is a file in the function's folder (or the root, for the directory's totals),
 opened without following links, and only in a directory that is pkcache's already:
@@ -19,11 +19,11 @@ from typing import Any
 from ..._errors import UnsafePathError
 from ..._log import logger
 from ..usage import Usage
-from . import layout
+from . import index, indexio, layout
 from .atomic import write_atomic
 from .folders import ABSENT, Root, open_file
 from .keylock import KeyLock
-from .ledger import Ledger
+from .ledger import Epoch, Ledger
 from .scan import read_lines
 
 _APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT
@@ -36,6 +36,7 @@ class Records:
         self.root = root
         self.folders = folders
         self._ledgers: dict[str | None, Ledger] = {}
+        self._indexes: dict[str, index.IndexFile] = {}
 
     def _ledger(self, namespace: str | None) -> Ledger:
         ledger = self._ledgers.get(namespace)
@@ -58,22 +59,71 @@ class Records:
         finally:
             os.close(folder)
 
+    def _index(self, namespace: str) -> index.IndexFile:
+        found = self._indexes.get(namespace)
+        if found is None:  # one per namespace, whichever thread makes it first
+            found = self._indexes.setdefault(namespace, index.IndexFile(self._index_opener(namespace)))
+        return found
+
+    def _index_opener(self, namespace: str) -> index.Opener:
+        return lambda flags: self._open_in(namespace, layout.INDEX, flags, create=bool(flags & os.O_CREAT))
+
     def close(self) -> None:
-        """Close the running totals' files; reopened on use."""
+        """Close the running totals' and entry indexes' files; reopened on use."""
         for ledger in self._ledgers.values():
             ledger.close()
+        for found in self._indexes.values():
+            found.close()
 
     def forget(self, namespace: str) -> None:
-        """Close a removed function folder's running totals."""
+        """Close a removed function folder's running totals and entry index."""
         ledger = self._ledgers.pop(namespace, None)
         if ledger is not None:
             ledger.close()
+        found = self._indexes.pop(namespace, None)
+        if found is not None:
+            found.close()
 
-    def account(self, namespace: str, count: int, size: int) -> None:
-        """Add a store's or a removal's effect to the namespace's and the directory's totals."""
-        for scope in (namespace, None):
-            with _TotalsKept(self, scope):
-                self._ledger(scope).add(count, size)
+    def account(self, namespace: str, count: int, size: int, records: bytes = b"") -> None:
+        """Add a store's or a removal's effect to the namespace's and the directory's totals,
+        and its ``records`` to the namespace's entry index, under the same lock."""
+        with _TotalsKept(self, namespace):
+            if records:
+                appender = self._index(namespace)
+
+                def append(epoch: Epoch) -> None:
+                    try:
+                        appender.append(records, epoch)
+                    except UnsafePathError as exc:
+                        logger.warning("entry index of %s not kept: %s", namespace, exc)
+                    except OSError as exc:  # a full disk: its entries are stat'ed by the next prune
+                        logger.debug("entry index of %s not kept: %s", namespace, exc)
+
+                self._ledger(namespace).add(count, size, append)
+            else:
+                self._ledger(namespace).add(count, size)
+        with _TotalsKept(self, None):
+            self._ledger(None).add(count, size)
+
+    def index_snapshot(self, namespace: str) -> index.Snapshot | None:
+        """The namespace's entry index as it stands; None if it cannot be read (its entries are stat'ed)."""
+        try:
+            return indexio.read_snapshot(self._ledger(namespace), self._index_opener(namespace))
+        except UnsafePathError as exc:
+            logger.warning("entry index of %s not used: %s", namespace, exc)
+        except OSError as exc:  # its folder gone (cleared meanwhile), or unreadable
+            logger.debug("entry index of %s not used: %s", namespace, exc)
+        return None
+
+    def rewrite_index(self, namespace: str, snapshot: index.Snapshot, records: bytes) -> bool:
+        """Replace the namespace's entry index by ``records`` (see ``indexio.rewrite``); False if not done."""
+        try:
+            ledger, opener = self._ledger(namespace), self._index_opener(namespace)
+            with self.folders.folder(namespace, create=False) as folder:
+                return indexio.rewrite(ledger, folder, snapshot, records, opener)
+        except OSError as exc:  # cleared meanwhile, a full disk: the old index serves, entries are stat'ed
+            logger.debug("entry index of %s not rewritten: %s", namespace, exc)
+            return False
 
     def totals(self, namespace: str | None = None) -> tuple[int, int]:
         """Return the running (entries, bytes) of a namespace or of the whole directory."""
@@ -121,8 +171,10 @@ class Records:
                 return  # nothing to fold, nothing to forget
             rotated = layout.USAGE_LOG  # no log: rewrite the summary alone
         usage = Usage.from_lines(read_lines(folder, layout.USAGE_SUMMARY) + read_lines(folder, rotated))
-        summary = json.dumps(usage.summary(live_keys), separators=(",", ":")).encode()
-        write_atomic(folder, layout.USAGE_SUMMARY, [summary])
+        kept = usage.summary(live_keys)
+        if rotated == layout.USAGE_LOG and len(kept["keys"]) == len(usage.keys):
+            return  # nothing to fold in, nothing to forget: the summary stands
+        write_atomic(folder, layout.USAGE_SUMMARY, [json.dumps(kept, separators=(",", ":")).encode()])
         if rotated != layout.USAGE_LOG:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(rotated, dir_fd=folder)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -10,9 +9,9 @@ from pathlib import Path
 
 from ..._errors import UnsafePathError
 from ..._log import logger
-from ..protocol import EntryStat, TempFile
+from ..protocol import TempFile
 from . import layout
-from .folders import ABSENT, DIRECTORY_FLAGS, open_file
+from .folders import ABSENT, open_file
 
 
 def names(folder: int | Path) -> list[str]:
@@ -54,38 +53,6 @@ def foreign_in_namespace(folder: Path) -> list[str]:
                     found.append(inner.path)
         elif item.is_symlink() or not layout.is_namespace_file(item.name):
             found.append(item.path)
-    return found
-
-
-def entries_in(namespace: str, version: str, folder: Path) -> list[EntryStat]:
-    """The entry files in a fan-out folder, each stat'ed without following a link.
-
-    A prune at a million entries spends most of its time here: names are matched in one
-    pass (``layout.entry_keys``) and stat'ed relative to the open folder.
-    """
-    try:
-        fd = os.open(folder, DIRECTORY_FLAGS)
-    except ABSENT:  # removed by a concurrent clear
-        return []
-    except OSError as exc:
-        if exc.errno != errno.ELOOP:
-            raise
-        logger.debug("not listing %s: a link in a folder's place, not pkcache's", folder)
-        return []
-    found = []
-    prefix = f"{folder}{os.sep}"
-    stat_at, regular = os.stat, stat.S_ISREG
-    try:
-        for key in layout.entry_keys(os.listdir(fd)):
-            name = layout.entry_name(key)
-            try:
-                info = stat_at(name, dir_fd=fd, follow_symlinks=False)
-            except FileNotFoundError:  # removed between listing and stat
-                continue
-            if regular(info.st_mode):
-                found.append(EntryStat(namespace, version, key, info.st_size, info.st_mtime, prefix + name))
-    finally:
-        os.close(fd)
     return found
 
 

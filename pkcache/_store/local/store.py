@@ -18,16 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from ..._errors import UnsafePathError
-from ..protocol import EntryStat, TempFile
+from ..protocol import EntryColumns, EntryStat, TempFile
 from ..usage import Usage
 from . import layout, scan
 from .atomic import TEMP_PREFIX, remove_dead_temp_file, write_atomic
 from .bucket import DirectoryBucket
+from .census import Census
 from .folders import ABSENT, Root, open_folder
 from .jsonfiles import has_manifest, manifest_bytes, read_json
 from .keylock import KeyLock, LockFile
 from .records import Records
-from .removal import remove_namespace_files
+from .removal import remove_entry_files, remove_namespace_files
 from .sharing import shared_directory_warning, warn_if_shared
 
 
@@ -116,9 +117,20 @@ class DirectoryStore:
 
     def entries(self, namespace: str | None = None) -> Iterator[EntryStat]:
         for ns in [namespace] if namespace is not None else self.namespaces():
-            for version in scan.subdirs(self.root / ns, layout.is_version):
-                for fan in scan.subdirs(version, layout.is_fan):
-                    yield from scan.entries_in(ns, version.name, fan)
+            yield from self.entry_columns(ns).entries()
+
+    def entry_columns(self, namespace: str, *, tidy: bool = False) -> EntryColumns:
+        """A namespace's entries from one listing and its entry index (``census``); with ``tidy``, the
+        temporary files seen too, and the index rewritten if that would spare later listings many stats."""
+        census = Census(namespace, self.records.index_snapshot(namespace))
+        for version in scan.subdirs(self.root / namespace, layout.is_version):
+            census.add_version(version, temps=tidy)
+        if tidy and census.read is not None and census.worth_rewriting():
+            self.records.rewrite_index(namespace, census.read, census.records())
+        columns = census.columns()
+        if not tidy:
+            columns.temps = None
+        return columns
 
     def foreign(self) -> list[str]:
         """Everything in the directory that pkcache did not make (never touched, only reported)."""
@@ -138,8 +150,8 @@ class DirectoryStore:
 
     # -- running totals and usage: the function folders' records ----------------------
 
-    def account(self, namespace: str, count: int, size: int) -> None:
-        self.records.account(namespace, count, size)
+    def account(self, namespace: str, count: int, size: int, records: bytes = b"") -> None:
+        self.records.account(namespace, count, size, records)
 
     def totals(self, namespace: str | None = None) -> tuple[int, int]:
         return self.records.totals(namespace)
@@ -189,27 +201,7 @@ class DirectoryStore:
     # -- removal ------------------------------------------------------------------------
 
     def remove_entries(self, entries: Iterable[EntryStat]) -> tuple[int, int]:
-        removed: dict[str, list[int]] = {}  # namespace -> [entries, bytes] actually unlinked
-        by_folder: dict[tuple[str, str, str], list[EntryStat]] = {}
-        for entry in entries:
-            fan = os.path.basename(os.path.dirname(entry.location))  # one hex digit, or 0.1's two
-            if not layout.is_fan(fan):
-                continue  # not listed by this store: never pkcache's to remove
-            by_folder.setdefault((entry.namespace, entry.version, fan), []).append(entry)
-        for parts, found in by_folder.items():
-            try:
-                folder = self.folders.open_folder(parts, create=False)
-            except ABSENT:  # removed by someone else, who counted them
-                continue
-            try:
-                for entry in found:
-                    with contextlib.suppress(FileNotFoundError):  # removed by someone else, who counted it
-                        os.unlink(layout.entry_name(entry.key), dir_fd=folder)
-                        tally = removed.setdefault(entry.namespace, [0, 0])
-                        tally[0] += 1
-                        tally[1] += entry.size
-            finally:
-                os.close(folder)
+        removed = remove_entry_files(self.folders, entries)
         # One update of the running totals per namespace, not one per entry: a prune
         # removing 100,000 entries would otherwise take 200,000 ledger locks.
         for namespace, (count, size) in removed.items():

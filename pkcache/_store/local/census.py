@@ -1,0 +1,171 @@
+"""What a function folder holds: every entry's key, size and time, from one listing and the entry index.
+
+The listing decides what exists: ``scandir`` gives each name with its type and inode,
+no ``stat`` needed, and only regular files with an entry's name count. The entry index
+(``index``) gives the size and time of each listed entry whose inode it recorded; the
+rest are ``stat``ed, and a census that had to ``stat`` many, or found the index mostly
+superseded records, is worth a rewrite of the index (``records``). At a million entries
+this is a listing's cost (under a second here) instead of a million ``stat``s.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable
+from itertools import repeat
+from pathlib import Path
+from typing import NamedTuple
+
+from ..._log import logger
+from ..protocol import EntryColumns, TempFile
+from . import index, layout, scan
+from .atomic import TEMP_PREFIX
+from .folders import ABSENT, DIRECTORY_FLAGS
+
+_NAME_LENGTH = 64 + len(layout.ENTRY_SUFFIX)
+
+
+class Census:
+    """The entries of one function folder, column by column, and what a rewrite of its index would hold."""
+
+    def __init__(self, namespace: str, snapshot: index.Snapshot | None) -> None:
+        self.namespace = namespace
+        self.read = snapshot  # None if the index cannot be read (a link in its place): never rewritten
+        self.snapshot = snapshot if snapshot is not None and snapshot.valid else None  # what entries are matched to
+        self.versions: list[str] = []
+        self.keys: list[str] = []
+        self.sizes: list[int] = []
+        self.created: list[float] = []
+        self.folders: list[str] = []
+        self.temps: list[TempFile] = []
+        self._positions: list[int] = []  # each entry's record in the snapshot (its sentinel: none)
+        self._fresh: dict[int, bytes] = {}  # records of the entries that were stat'ed
+
+    def columns(self) -> EntryColumns:
+        folders, keys, suffix = self.folders, self.keys, layout.ENTRY_SUFFIX
+        locate: Callable[[int], str] = lambda at: f"{folders[at]}{os.sep}{keys[at]}{suffix}"  # noqa: E731
+        columns = EntryColumns(self.namespace, self.versions, keys, self.sizes, self.created, locate=locate)
+        columns.temps = self.temps
+        return columns
+
+    @property
+    def stated(self) -> int:
+        return len(self._fresh)
+
+    def worth_rewriting(self) -> bool:
+        """True if the index is worth rewriting: not in its form, many entries had no record of their inode,
+        or most records are superseded (every store appends one; removals leave theirs behind)."""
+        if self.read is None:
+            return False
+        if not self.read.valid:
+            return True
+        listed = len(self.keys)
+        return self.stated > max(16, listed // 64) or len(self.read) > 2 * listed + 1024
+
+    def records(self) -> bytes:
+        """The index of exactly the entries listed: their records kept as they are, or made from a stat."""
+        snapshot, fresh = self.snapshot, self._fresh
+        if snapshot is None:
+            return b"".join(fresh.values())
+        kept = snapshot.record
+        return b"".join(fresh[at] if at in fresh else kept(position) for at, position in enumerate(self._positions))
+
+    # -- listing ---------------------------------------------------------------------------
+
+    def add_version(self, folder: Path, *, temps: bool) -> None:
+        for fan in scan.subdirs(folder, layout.is_fan):
+            self._add_folder(fan, temps=temps)
+
+    def _add_folder(self, folder: Path, *, temps: bool) -> None:
+        try:
+            fd = os.open(folder, DIRECTORY_FLAGS)
+        except ABSENT:  # removed by a concurrent clear
+            return
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            logger.debug("not listing %s: a link in a folder's place, not pkcache's", folder)
+            return
+        try:
+            with os.scandir(fd) as listing:
+                items = list(listing)
+            found = [i for i in items if len(i.name) == _NAME_LENGTH and i.is_file(follow_symlinks=False)]
+            if temps and len(found) < len(items):
+                self._add_temps(folder, fd, [i.name for i in items if i.name.startswith(TEMP_PREFIX)])
+            self._add_entries(folder, fd, _entry_files(found))
+        finally:
+            os.close(fd)
+
+    def _add_entries(self, folder: Path, fd: int, listed: _Listed) -> None:
+        version, keys = folder.parent.name, listed.keys
+        raw_version = index.raw_name(version)
+        count = len(keys)
+        if self.snapshot is None:
+            positions, sizes, created, unmatched = [-1] * count, [0] * count, [0.0] * count, list(range(count))
+        else:
+            positions, sizes, created, unmatched = self.snapshot.match(raw_version, listed.raw, listed.inodes)
+        first = len(self.keys)
+        gone: list[int] = []
+        for at in unmatched:  # no record of this inode: stat it
+            try:
+                info = os.stat(f"{keys[at]}{layout.ENTRY_SUFFIX}", dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:  # removed since the listing
+                gone.append(at)
+                continue
+            if not stat.S_ISREG(info.st_mode):  # replaced by a link since the listing: not pkcache's
+                gone.append(at)
+                continue
+            sizes[at], created[at] = info.st_size, info.st_mtime
+            record = index.stored(raw_version, keys[at], info.st_ino, info.st_size, info.st_mtime)
+            self._fresh[first + at - len(gone)] = record
+        if gone:
+            keep = sorted(set(range(count)) - set(gone))
+            keys = [keys[at] for at in keep]
+            sizes = [sizes[at] for at in keep]
+            created = [created[at] for at in keep]
+            positions = [positions[at] for at in keep]
+            count = len(keep)
+        self.keys += keys
+        self.sizes += sizes
+        self.created += created
+        self._positions += positions
+        self.versions += repeat(version, count)
+        self.folders += repeat(str(folder), count)
+
+    def _add_temps(self, folder: Path, fd: int, names: list[str]) -> None:
+        for name in names:
+            try:
+                info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:  # its writer finished meanwhile
+                continue
+            if stat.S_ISREG(info.st_mode):
+                self.temps.append(TempFile(str(folder / name), info.st_size, info.st_mtime))
+
+
+class _Listed(NamedTuple):
+    """A folder's entry files: their keys, as text and as raw bytes end to end, and their inodes."""
+
+    keys: list[str]
+    raw: bytes
+    inodes: list[int]
+
+
+def _entry_files(found: list[os.DirEntry[str]]) -> _Listed:
+    """The listed regular files named as entries (64 lowercase hex digits, ``.pkl``)."""
+    names = "".join([i.name for i in found])
+    suffix = layout.ENTRY_SUFFIX
+    if all(names[64 + at :: _NAME_LENGTH] == suffix[at] * len(found) for at in range(len(suffix))):
+        keys = [i.name[:64] for i in found]
+        joined = "".join(keys)
+        try:
+            raw = bytes.fromhex(joined)
+        except ValueError:
+            raw = b""
+        if raw.hex() == joined:
+            return _Listed(keys, raw, [i.inode() for i in found])
+    # A name not of pkcache's form among them: sort them out one by one.
+    found = [i for i in found if layout.is_entry_file(i.name)]
+    keys = [i.name[:64] for i in found]
+    return _Listed(keys, bytes.fromhex("".join(keys)), [i.inode() for i in found])

@@ -1,0 +1,173 @@
+"""A function folder's entry index: each entry's inode, size and time, as its writer recorded them.
+
+A prune of a million entries cannot afford a ``stat`` per entry (seconds on their own),
+so every store appends a record (version, key, inode, size, created) to the folder's
+``.index``, under the lock of the folder's running totals (``ledger``), once the file is
+whole and before it has its name: whenever its writer is killed, no file pkcache named
+lacks its record, and a record whose file never got its name describes an inode that is
+not there. The index never says what exists: a listing does (``census``), and
+``scandir`` gives each name's inode and type without a ``stat``. The index says only how
+big and how old a listed entry is, and only where the listed inode is the one last
+recorded for its name; an entry with no such record (written before the index, or put
+there by another program) is ``stat``ed instead. Removals record nothing: a record
+whose file is gone is never listed, and a rewrite drops it. Records are untrusted input:
+an index not wholly in this form is not used at all (every entry is ``stat``ed, and the
+next tidy rewrites it).
+
+What the index cannot see is another program's doing under an inode it recorded: a file
+changed in place (its times set by ``touch``, its bytes edited), or a file put at an
+entry's name that happens to get the inode number recorded for that name. A prune then
+goes by the recorded size and time. pkcache itself never changes an entry in place.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import struct
+from collections.abc import Callable
+from itertools import repeat
+from typing import NamedTuple
+
+from ..._forks import process_id
+from .ledger import Epoch
+
+Opener = Callable[[int], int]  # opener(flags): the index's descriptor in its folder, never through a link
+
+# magic, kind, version and key (raw bytes of their hex names), inode, size, created; in
+# the machine's byte order, so that the index is read as 8-byte words without unpacking
+# (an index moved to a machine of the other order matches nothing: its entries are stat'ed).
+_RECORD = struct.Struct("=4sB3x8s32sQQd")
+RECORD_SIZE = _RECORD.size  # 72
+_MAGIC = b"pkx1"
+STORED = 1
+_WORDS = RECORD_SIZE // 8  # a record is 9 words: version, the key's four, inode, size, created
+_LARGEST = 1 << 62
+_IMPOSSIBLE = (1 << 64) - 1  # an inode no listed file has (st_ino is at most this, and never is)
+_NOTHING = _RECORD.pack(_MAGIC, STORED, bytes(8), bytes(32), _IMPOSSIBLE, 0, 0.0)
+
+
+def stored(version: bytes, key: str, inode: int, size: int, created: float) -> bytes:
+    """The record of an entry just written; ``b""`` for a key not of an entry file's form (never listed)."""
+    raw = _raw_key(key)
+    return b"" if raw is None else _RECORD.pack(_MAGIC, STORED, version, raw, inode, size, created)
+
+
+def raw_name(version: str) -> bytes:
+    """A version folder's name (``v-`` and 16 hex digits, see ``layout``) as the 8 bytes a record holds."""
+    return bytes.fromhex(version[2:])
+
+
+def _raw_key(key: str) -> bytes | None:
+    # A key in another form than an entry file's (not 64 lowercase hex digits) is never
+    # listed: what a record of it holds is never read, so only its length needs checking.
+    try:
+        raw = bytes.fromhex(key)
+    except ValueError:
+        return None
+    return raw if len(raw) == 32 else None
+
+
+class IndexFile:
+    """This process's descriptor of one folder's index, for appending; used only under the ledger's lock.
+
+    Reopened when the ledger says the index may be another file (``Epoch``): rewritten
+    by a tidy, or its folder cleared and made anew; and in a forked child.
+    """
+
+    def __init__(self, opener: Opener) -> None:
+        self._opener = opener
+        self._fd = -1
+        self._pid = 0
+        self._epoch: Epoch | None = None
+
+    def append(self, records: bytes, epoch: Epoch) -> None:
+        """Append whole records; raises ``OSError`` (then nothing of them is left behind)."""
+        if self._fd < 0 or self._pid != process_id() or self._epoch != epoch:
+            self.close()
+            self._fd = self._opener(os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            self._pid, self._epoch = process_id(), epoch
+        written = os.write(self._fd, records)
+        if written != len(records):
+            # A full disk wrote part of it: cut it off, so that the next record starts at a
+            # record's boundary (no one else appends while the ledger's lock is held).
+            os.ftruncate(self._fd, os.fstat(self._fd).st_size - written)
+            raise OSError(errno.ENOSPC, "the entry index is full")
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, -1
+        if fd >= 0 and self._pid == process_id():
+            os.close(fd)
+
+
+class Matched(NamedTuple):
+    """Listed entries as an index knows them: each one's record (its position), recorded size and time, and the
+    entries (by listing position) with no record of their inode, whose size and time must come from a stat."""
+
+    positions: list[int]
+    sizes: list[int]
+    created: list[float]
+    unmatched: list[int]
+
+
+class Snapshot:
+    """An index as read at one instant, for ``match``: each (version, key)'s last record."""
+
+    def __init__(self, data: bytes, epoch: Epoch) -> None:
+        self.epoch = epoch
+        self.size = len(data)  # bytes read: what a rewrite has seen of the index
+        self.records = len(data) // RECORD_SIZE
+        self.valid = well_formed(data, self.records)
+        # The records, and one more that no listed file matches (an impossible inode), for
+        # keys without a record.
+        self._data = data + _NOTHING if self.valid else _NOTHING
+        words = memoryview(self._data).cast("Q")
+        # Lists, not the views themselves: a lookup per listed entry in a view makes a new
+        # number each time, and took three times as long.
+        self._inodes: list[int] = words[6::_WORDS].tolist()
+        self._sizes: list[int] = words[7::_WORDS].tolist()
+        self._created: list[float] = memoryview(self._data).cast("d")[8::_WORDS].tolist()  # type: ignore[assignment]
+        self._where: dict[bytes, int] = {}
+        if self.valid and self.records:
+            self._read()
+
+    def __len__(self) -> int:
+        return self.records
+
+    def _read(self) -> None:
+        data, count = self._data, self.records
+        created = self._created[:count]
+        if not (math.isfinite(math.fsum(created)) and min(created) >= 0 and max(created) < 1e12):
+            self.valid = False  # not what a writer records: go by the files instead
+            return
+        if max(self._sizes[:count]) >= _LARGEST:
+            self.valid = False
+            return
+        # Each (version, key) by its raw bytes, to the position of its last record.
+        ids = [data[at : at + 40] for at in range(8, count * RECORD_SIZE, RECORD_SIZE)]
+        self._where = dict(zip(ids, range(count), strict=True))
+
+    def match(self, version: bytes, keys: bytes, inodes: list[int]) -> Matched:
+        """Match the entries listed in a folder of ``version`` (their keys' raw bytes end to end, their inodes)."""
+        ids = [version + keys[at : at + 32] for at in range(0, len(keys), 32)]
+        positions = list(map(self._where.get, ids, repeat(self.records)))
+        recorded = list(map(self._inodes.__getitem__, positions))
+        unmatched = []
+        if recorded != inodes:
+            unmatched = [at for at, (was, now) in enumerate(zip(recorded, inodes, strict=True)) if was != now]
+        sizes = list(map(self._sizes.__getitem__, positions))
+        created = list(map(self._created.__getitem__, positions))
+        return Matched(positions, sizes, created, unmatched)
+
+    def record(self, position: int) -> bytes:
+        """The raw record at ``position``, to be kept as it is by a tidy."""
+        return self._data[position * RECORD_SIZE : (position + 1) * RECORD_SIZE]
+
+
+def well_formed(data: bytes, count: int) -> bool:
+    if len(data) != count * RECORD_SIZE:
+        return False  # the ledger's lock guarantees whole records: this was written by someone else
+    if any(data[at::RECORD_SIZE] != _MAGIC[at : at + 1] * count for at in range(len(_MAGIC))):
+        return False
+    return not data[4::RECORD_SIZE].translate(None, bytes((STORED,)))

@@ -1,0 +1,324 @@
+"""The entry index: listings that take sizes and times from it are the listings a stat of every file gives."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pkcache._store.local import index, layout
+from pkcache._store.local.atomic import write_atomic
+from pkcache._store.local.census import Census
+from pkcache._store.local.store import DirectoryStore
+from tests.helpers import python_path
+
+V1, V2 = "v-" + "1" * 16, "v-" + "2" * 16
+MANIFEST = {"name": "mod.f", "current_version": V1}
+NS = "mod.f-1234"
+
+
+Listing = dict[tuple[str, str, str], tuple[int, float]]  # (namespace, version, key) -> (size, created)
+
+
+def key_of(number: int) -> str:
+    return f"{number:064x}"
+
+
+def stat_truth(root: Path) -> Listing:
+    """What a stat of every entry file says: the listing the index must reproduce."""
+    found = {}
+    for path in root.glob("*/v-*/*/*.pkl"):
+        info = path.lstat()
+        if stat.S_ISREG(info.st_mode) and layout.is_entry_file(path.name):
+            found[(path.parts[-4], path.parts[-3], layout.key_of(path.name))] = (info.st_size, info.st_mtime)
+    return found
+
+
+def listed(store: DirectoryStore, *, tidy: bool = False) -> Listing:
+    found = {}
+    for namespace in store.namespaces():
+        columns = store.entry_columns(namespace, tidy=tidy)
+        for entry in columns.entries():
+            found[(entry.namespace, entry.version, entry.key)] = (entry.size, entry.created)
+    return found
+
+
+def census(store: DirectoryStore, namespace: str = NS) -> Census:
+    taken = Census(namespace, store.records.index_snapshot(namespace))
+    for version in (store.root / namespace).glob("v-*"):
+        taken.add_version(version, temps=False)
+    return taken
+
+
+def assert_same(found: Listing, truth: Listing) -> None:
+    assert found.keys() == truth.keys()
+    for where, (size, created) in truth.items():
+        assert found[where][0] == size, where
+        assert found[where][1] == pytest.approx(created, abs=1e-6), where
+
+
+def fan_folder(store: DirectoryStore, version: str, key: str) -> int:
+    return os.open(store.root / NS / version / key[:1], os.O_RDONLY | os.O_DIRECTORY)
+
+
+def killed_before_naming(store: DirectoryStore, version: str, key: str, size: int, created: float) -> None:
+    """What a writer killed after recording its file, before naming it, leaves: the record alone."""
+    folder = fan_folder(store, version, key)
+    try:
+        nameless = os.open(".", os.O_WRONLY | os.O_TMPFILE, 0o600, dir_fd=folder)
+    finally:
+        os.close(folder)
+    try:
+        os.write(nameless, b"y" * size)
+        record = index.stored(index.raw_name(version), key, os.fstat(nameless).st_ino, size, created)
+        store.account(NS, 1, size, record)
+    finally:
+        os.close(nameless)  # never named: the kernel frees it, and may give its inode to the next file
+
+
+# Operations on a cache: pkcache's own, a writer killed between recording its file and
+# naming it, and removals by hand. (A file another program puts at an entry's name can
+# get the very inode recorded for it: see ``index``, and the test of one replacement below.)
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["write", "killed_writer", "delete", "removed_by_hand", "tidy"]),
+        st.sampled_from([V1, V2]),
+        st.integers(0, 11),
+        st.integers(1, 300),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(OPERATIONS)
+def test_a_listing_from_the_index_is_the_listing_a_stat_of_every_file_gives(
+    tmp_path_factory: pytest.TempPathFactory, operations: list[tuple[str, str, int, int]]
+) -> None:
+    root = tmp_path_factory.mktemp("cache")
+    store = DirectoryStore(root)
+    buckets = {v: store.bucket(NS, v, MANIFEST) for v in (V1, V2)}
+    clock = 1_000_000.0
+    for action, version, number, size in operations:
+        clock += 1.5
+        key = key_of(number)
+        path = root / NS / version / key[:1] / f"{key}.pkl"
+        if action == "write":
+            buckets[version].write(key, [b"x" * size], created=clock)
+        elif action == "killed_writer" and (root / NS / version).exists():
+            killed_before_naming(store, version, key, size, clock)
+        elif action == "delete":
+            buckets[version].delete(key)
+        elif action == "removed_by_hand" and path.exists():
+            path.unlink()
+        elif action == "tidy" and store.namespaces():
+            store.entry_columns(NS, tidy=True)
+        assert_same(listed(store), stat_truth(root))
+    if store.namespaces():
+        store.entry_columns(NS, tidy=True)
+        assert_same(listed(store), stat_truth(root))
+
+
+def test_a_file_another_program_put_in_an_entrys_place_is_stated(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path / "cache")
+    bucket = store.bucket(NS, V1, MANIFEST)
+    bucket.write(key_of(1), [b"x" * 10], created=100.0)
+    path = tmp_path / "cache" / NS / V1 / "0" / f"{key_of(1)}.pkl"
+    other = path.with_name("made-elsewhere")
+    other.write_bytes(b"y" * 99)
+    os.utime(other, (200.0, 200.0))
+    os.replace(other, path)  # made while the entry still was: another inode
+    assert census(store).stated == 1
+    assert_same(listed(store), stat_truth(tmp_path / "cache"))
+
+
+def test_a_tidy_index_spares_every_stat_and_records_every_entry_once(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path / "cache")
+    bucket = store.bucket(NS, V1, MANIFEST)
+    for number in range(200):
+        bucket.write(key_of(number), [b"x" * number], created=float(number))
+    for again in range(6):  # replaced: a record each time
+        for number in range(200):
+            bucket.write(key_of(number), [b"y" * again], created=500.0 + number)
+    assert census(store).stated == 0  # every listed entry's record is its own
+    for number in range(1, 200, 4):
+        bucket.delete(key_of(number))
+    assert census(store).stated == 0  # every listed entry's record is its own
+    index_file = tmp_path / "cache" / NS / layout.INDEX
+    assert index_file.stat().st_size == 7 * 200 * index.RECORD_SIZE
+    folder = fan_folder(store, V1, key_of(0))
+    try:  # three entries written before the index was kept
+        for number in (300, 301, 302):
+            write_atomic(folder, f"{key_of(number)}.pkl", [b"z"], modified=1.0)
+    finally:
+        os.close(folder)
+    assert census(store).stated == 3
+    store.entry_columns(NS, tidy=True)
+    # Most records were superseded or removed: the tidy rewrote the index to the
+    # entries listed, and kept the three it had to stat.
+    assert census(store).stated == 0
+    assert index_file.stat().st_size == (150 + 3) * index.RECORD_SIZE
+    assert_same(listed(store), stat_truth(tmp_path / "cache"))
+
+
+def test_a_malformed_index_is_not_used_and_is_rewritten(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path / "cache")
+    bucket = store.bucket(NS, V1, MANIFEST)
+    for number in range(20):
+        bucket.write(key_of(number), [b"x" * (number + 1)], created=10.0 + number)
+    index_file = tmp_path / "cache" / NS / layout.INDEX
+    good = index_file.read_bytes()
+    lies = [bytearray(good) for _ in range(3)]
+    lies[0][64:72] = struct.pack("=d", 1e300)  # a time no writer records
+    lies[1][64:72] = struct.pack("=d", float("nan"))
+    lies[2][56:64] = struct.pack("=Q", 1 << 63)  # a size no file has
+    for damaged in (good[:-5], b"not an index" * 7, *map(bytes, lies)):
+        index_file.write_bytes(damaged)
+        assert census(store).snapshot is None  # not in its form: every entry is stat'ed
+        assert_same(listed(store), stat_truth(tmp_path / "cache"))
+        store.entry_columns(NS, tidy=True)
+        assert census(store).stated == 0
+        assert_same(listed(store), stat_truth(tmp_path / "cache"))
+
+
+def test_a_link_planted_at_the_index_is_never_read_or_replaced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = DirectoryStore(tmp_path / "cache")
+    bucket = store.bucket(NS, V1, MANIFEST)
+    bucket.write(key_of(1), [b"x"], created=1.0)
+    victim = tmp_path / "precious"
+    victim.write_bytes(b"not pkcache's")
+    index_file = tmp_path / "cache" / NS / layout.INDEX
+    index_file.unlink()
+    index_file.symlink_to(victim)
+    with caplog.at_level(logging.WARNING, logger="pkcache"):
+        bucket.write(key_of(2), [b"yy"], created=2.0)
+        assert_same(listed(store, tidy=True), stat_truth(tmp_path / "cache"))
+    assert index_file.is_symlink()
+    assert victim.read_bytes() == b"not pkcache's"
+    assert "symbolic link" in caplog.text
+
+
+def test_a_ledger_of_an_earlier_version_keeps_its_totals(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path / "cache")
+    bucket = store.bucket(NS, V1, MANIFEST)
+    bucket.write(key_of(1), [b"x" * 5], created=1.0)
+    store.close()
+    ledger = tmp_path / "cache" / NS / layout.LEDGER
+    ledger.write_bytes(ledger.read_bytes()[:16])  # (entries, bytes): the ledger before the index's generation
+    reopened = DirectoryStore(tmp_path / "cache")
+    assert reopened.totals(NS) == (1, 5)
+    reopened.bucket(NS, V1, MANIFEST).write(key_of(2), [b"y" * 3], created=2.0)
+    assert reopened.totals(NS) == (2, 8)
+    assert census(reopened).stated == 0
+
+
+WRITER = textwrap.dedent(
+    """
+    import os, sys
+    from pkcache._store.local.store import DirectoryStore
+    store = DirectoryStore(sys.argv[1])
+    bucket = store.bucket("mod.f-1234", "v-" + "1" * 16, {"name": "mod.f", "current_version": "v-" + "1" * 16})
+    first, count = int(sys.argv[2]), int(sys.argv[3])
+    for number in range(first, first + count):
+        key = f"{number % 5000:064x}"
+        if number % 7 == 3:
+            bucket.delete(key)
+        else:
+            bucket.write(key, [b"x" * (number % 300 + 1)], created=float(number))
+        if number == first + 50:
+            print("writing", flush=True)
+    """
+)
+
+
+def test_records_appended_while_the_index_is_rewritten_are_kept(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path / "cache")
+    bucket = store.bucket(NS, V1, MANIFEST)
+    for number in range(2000):
+        bucket.write(key_of(number), [b"x"], created=1.0)
+    env = {**os.environ, "PYTHONPATH": python_path()}
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path / "cache"), str(start), "20000"],
+            stdout=subprocess.PIPE, text=True, env=env,
+        )
+        for start in (10_000, 40_000)
+    ]
+    overlapped = 0
+    try:
+        for writer in writers:
+            assert writer.stdout is not None
+            assert writer.stdout.readline() == "writing\n"
+        while all(w.poll() is None for w in writers):
+            taken = census(store)
+            assert taken.read is not None
+            swapped = store.records.rewrite_index(NS, taken.read, taken.records())
+            overlapped += swapped and all(w.poll() is None for w in writers)
+    finally:
+        for writer in writers:
+            assert writer.wait(120) == 0
+            assert writer.stdout is not None
+            writer.stdout.close()
+    assert overlapped >= 3  # swapped while both writers were appending
+    assert census(store).stated == 0  # and no record appended meanwhile was lost
+    assert_same(listed(store), stat_truth(tmp_path / "cache"))
+
+
+def test_a_writer_killed_anywhere_leaves_a_listing_the_files_agree_with(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path / "cache")
+    store.bucket(NS, V1, MANIFEST).write(key_of(0), [b"x"], created=1.0)
+    env = {**os.environ, "PYTHONPATH": python_path()}
+    for round_ in range(6):
+        with subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path / "cache"), str(round_ * 100_000), "1000000"],
+            stdout=subprocess.PIPE, text=True, env=env,
+        ) as writer:
+            assert writer.stdout is not None
+            assert writer.stdout.readline() == "writing\n"
+            time.sleep(0.05 * round_)  # a kill at another point of its work each round: any point must do
+            writer.send_signal(signal.SIGKILL)
+            writer.wait(30)
+        assert_same(listed(store), stat_truth(tmp_path / "cache"))
+    store.entry_columns(NS, tidy=True)
+    assert_same(listed(store), stat_truth(tmp_path / "cache"))
+
+
+FIELDS = st.tuples(st.binary(min_size=8, max_size=8), st.integers(0, (1 << 64) - 1), st.integers(0, (1 << 64) - 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), FIELDS), max_size=8))
+def test_records_with_any_fields_never_break_a_listing_or_a_prune(
+    tmp_path_factory: pytest.TempPathFactory, damage: list[tuple[int, tuple[bytes, int, int]]]
+) -> None:
+    root = tmp_path_factory.mktemp("cache")
+    store = DirectoryStore(root)
+    bucket = store.bucket(NS, V1, MANIFEST)
+    for number in range(6):
+        bucket.write(key_of(number), [b"x" * (number + 1)], created=10.0 + number)
+    index_file = root / NS / layout.INDEX
+    records = bytearray(index_file.read_bytes())
+    for which, (version, inode, word) in damage:  # the framing kept, any version, inode, size or time
+        at = which * index.RECORD_SIZE
+        records[at + 8 : at + 16] = version
+        records[at + 48 : at + 56] = inode.to_bytes(8, "little")
+        records[at + 56 : at + 72] = word.to_bytes(8, "little") * 2
+    index_file.write_bytes(records)
+    found = listed(store, tidy=True)
+    assert found.keys() == stat_truth(root).keys()  # what exists comes from the listing alone
+    assert all(0 <= size < 1 << 62 and 0 <= created < 1e12 for size, created in found.values())
+    store.entry_columns(NS, tidy=True)
+    assert listed(store).keys() == stat_truth(root).keys()
