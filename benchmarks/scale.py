@@ -4,9 +4,12 @@ Usage: python benchmarks/scale.py [--sizes 10000,100000,1000000] [--dir SCRATCH]
 
 Entries are stored through the public API (``f.entry(n).put(value)``: one signed entry
 per key, as a call stores it, without running the body); hits then go through the
-decorator. For the misses timed last, the same function is decorated again, bounded at
-the size (``max_entries``), so that they run over the bound from the first one on and
-trigger automatic pruning while they are timed. Prints a markdown table. Needs about 4 KB of disk per entry.
+decorator. Exact prunes are timed with nothing to remove, with 1% and with 10% to
+remove; beside them, what removing one file costs in the same folders, in a bare loop
+(the floor of any prune that removes files). For the misses timed last, the same
+function is decorated again, bounded at the size (``max_entries``), so that they run
+over the bound from the first one on and trigger automatic pruning while they are
+timed. Prints a markdown table. Needs about 4 KB of disk per entry.
 """
 
 from __future__ import annotations
@@ -69,14 +72,42 @@ def largest_folder(root: Path) -> int:
     return max(len(os.listdir(folder)) for folder in root.rglob("v-*/*") if folder.is_dir())
 
 
+def unlink_us(root: Path, count: int = 2000) -> float:
+    """Microseconds to remove one small file from the cache's largest folder, in a bare loop."""
+    folder = max((f for f in root.rglob("v-*/*") if f.is_dir()), key=lambda f: len(os.listdir(f)))
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        names = [f"bench-{os.getpid()}-{n}" for n in range(count)]
+        for name in names:
+            made = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=fd)
+            os.write(made, b"x" * 300)  # an entry's size here
+            os.close(made)
+        os.sync()  # what a prune meets: files made a while ago, not in the journal's last transaction
+        start = time.perf_counter()
+        for name in names:
+            os.unlink(name, dir_fd=fd)
+        return (time.perf_counter() - start) / count * 1e6
+    finally:
+        os.close(fd)
+
+
+def timed_prune(cache: pkcache.Cache, keep: int, expected: int) -> float:
+    start = time.perf_counter()
+    report = cache.prune(max_entries=keep)
+    seconds = time.perf_counter() - start
+    assert report.removed == expected, report
+    return seconds
+
+
 def run(sizes: list[int], scratch: Path) -> None:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, pkcache {pkcache.__version__}\n")
     print(
         "| entries | set-up (s) | hit, median (µs) | largest folder (files) "
-        "| `pkcache list` (s) | `pkcache list --function` (s) | prune, nothing to remove (s) | prune 10% (s) "
+        "| `pkcache list` (s) | `pkcache list --function` (s) | prune, nothing to remove (s) | prune 1% (s) "
+        "| prune 10% (s) | removing a file there (µs) "
         f"| {MISSES:,} misses over the bound: p50 / p99 / p99.9 / max (ms) |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
         directory = Path(tempfile.mkdtemp(prefix=f"pkcache-scale-{size}-", dir=scratch))
         try:
@@ -94,21 +125,19 @@ def run(sizes: list[int], scratch: Path) -> None:
             hit = min(median_hit_us(double, size, 5000) for _ in range(3))  # the least noisy of three
             list_all = cli_seconds(directory, "list")
             list_entries = cli_seconds(directory, "list", "--function", "twice")
-            start = time.perf_counter()
-            cache.prune(max_entries=size)  # a full scan that finds nothing to evict
-            prune_nothing = time.perf_counter() - start
-            start = time.perf_counter()
-            report = cache.prune(max_entries=size - size // 10)
-            prune_tenth = time.perf_counter() - start
-            assert report.removed == size // 10
+            prune_nothing = timed_prune(cache, size, 0)  # every entry listed, nothing to evict
+            prune_hundredth = timed_prune(cache, size - size // 100, size // 100)
+            prune_tenth = timed_prune(cache, size - size // 100 - size // 10, size // 10)
             largest = largest_folder(directory)
-            for n in range(size, size + size // 10):  # back to the bound: the first miss exceeds it
+            removing = unlink_us(directory)
+            for n in range(size, size + size // 10 + size // 100):  # back to the bound: the first miss exceeds it
                 double.entry(n).put(n * 2)
             bounded = cache.cached(max_entries=size)(twice)  # the same function and entries, now bounded
             misses = " / ".join(f"{ms:.1f}" for ms in miss_percentiles_ms(bounded, MISSES))
             print(
                 f"| {size:,} | {setup:.1f} | {hit:.1f} | {largest:,} "
-                f"| {list_all:.2f} | {list_entries:.2f} | {prune_nothing:.2f} | {prune_tenth:.2f} | {misses} |",
+                f"| {list_all:.2f} | {list_entries:.2f} | {prune_nothing:.2f} | {prune_hundredth:.2f} "
+                f"| {prune_tenth:.2f} | {removing:.0f} | {misses} |",
                 flush=True,
             )
         finally:
