@@ -278,3 +278,41 @@ def test_a_link_in_a_fan_out_folder_s_place_is_not_listed_through(tmp_path: Path
     assert census.keys == []
     census._add_folder(elsewhere, temps=False)
     assert census.keys == ["ab" * 32]
+
+
+def test_a_bucket_s_kept_folders_removed_under_it_are_made_anew(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path / "cache")
+    bucket = store.bucket("ns", V1, MANIFEST)
+    bucket.write("a" * 64, [b"first"], created=1.0)
+    lock = bucket.lock("a" * 64)
+    assert lock.try_acquire()
+    lock.release()
+    shutil.rmtree(tmp_path / "cache" / "ns")  # as another process's clear would, folders the bucket keeps open
+    bucket.write("a" * 64, [b"second"], created=2.0)  # the same fan-out folder, made anew
+    bucket.write("b" * 64, [b"third"], created=3.0)
+    assert {e.key: e.size for e in store.entries("ns")} == {"a" * 64: 6, "b" * 64: 5}
+    assert (tmp_path / "cache" / "ns" / V1 / "a" / f"{'a' * 64}.pkl").read_bytes() == b"second"
+    assert lock.try_acquire()  # its lock file too
+    try:
+        assert (tmp_path / "cache" / "ns" / V1 / layout.KEY_LOCKS).exists()
+    finally:
+        lock.release()
+
+
+def test_the_folders_kept_open_stay_within_a_budget_and_close_with_the_store(tmp_path: Path) -> None:
+    from pkcache._store.local.kept import FAN_BUDGET
+
+    gc.collect()  # descriptors of earlier tests' buckets close with them
+    before = len(os.listdir("/proc/self/fd"))
+    store = DirectoryStore(tmp_path / "cache")
+    buckets = [store.bucket(f"ns{n}", V1, MANIFEST) for n in range(8)]
+    for bucket in buckets:
+        for digit in "0123456789abcdef":
+            bucket.write(digit * 64, [b"x"], created=1.0)
+    opened = len(os.listdir("/proc/self/fd")) - before
+    # Fan-out folders within the budget; per function its version folder, its running totals
+    # (two: mmap holds a copy of the descriptor) and entry index; the root and its totals.
+    assert FAN_BUDGET <= opened <= FAN_BUDGET + 4 * len(buckets) + 4
+    assert len(list(store.entries())) == 8 * 16
+    store.close()
+    assert len(os.listdir("/proc/self/fd")) - before <= 1  # the root is reopened by entries() and closed too

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import mmap
 import os
-import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..._forks import process_id, renew_guard
 from ..arriving import read_in_background
 from ..buffers import Buffer, Stored
 from ..memory import allocate
 from . import index
 from .atomic import write_atomic
 from .folders import ABSENT, Root, open_file, open_folder
+from .kept import KeptFolders
 from .keylock import KeyLock
 from .layout import ENTRY_SUFFIX, FANS, KEY_LOCKS, is_version
 from .mounts import is_local
@@ -68,10 +68,7 @@ class DirectoryBucket:
         self._manifest = manifest
         self._folder = f"{store.root}/{namespace}/{version}"
         self._locks_path = f"{self._folder}/{KEY_LOCKS}"
-        self._fd = -1  # the version folder, kept open while it exists (this process's)
-        self._pid = 0
-        self._guard = threading.Lock()
-        renew_guard(self)
+        self._folders = KeptFolders(self._open_version)
 
     def _path(self, key: str) -> str:
         return f"{self._folder}/{key[:_FANOUT]}/{key}{ENTRY_SUFFIX}"
@@ -79,30 +76,16 @@ class DirectoryBucket:
     def location(self, key: str) -> str:
         return self._path(key)
 
-    def _version_folder(self, *, renew: bool = False) -> int:
-        """The version folder's descriptor (owned by this bucket), made if missing; ``renew`` after
-        a name in it could not be opened: the folder may be gone, made anew by another process."""
-        with self._guard:
-            fd = self._fd
-            # Not checked for a removed folder at every use (a stat): nothing can be
-            # opened or made in a removed folder, and the callers renew it when that fails.
-            if fd >= 0 and self._pid == process_id() and not renew:
-                return fd
-            if fd >= 0 and self._pid == process_id():
-                os.close(fd)
-            self._fd = -1
-            with self._store.namespace_folder(self._namespace, create=True, manifest=self._manifest) as folder:
-                self._fd = open_folder(folder, self._version, create=True)
-            self._pid = process_id()
-            _make_fans(self._fd)
-            return self._fd
-
-    def _open_fan_folder(self, key: str) -> int:
-        """A descriptor of the entry's fan-out folder, made if missing (the caller closes it)."""
+    def _open_version(self) -> int:
+        """The version folder, made (with its fan-out folders) if missing: for ``KeptFolders``."""
+        with self._store.namespace_folder(self._namespace, create=True, manifest=self._manifest) as folder:
+            fd = open_folder(folder, self._version, create=True)
         try:
-            return open_folder(self._version_folder(), key[:_FANOUT], create=True)
-        except FileNotFoundError:  # the version folder was removed: made anew
-            return open_folder(self._version_folder(renew=True), key[:_FANOUT], create=True)
+            _make_fans(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     def read(self, key: str, *, mmap_mode: str | None = None) -> Stored | None:
         found = self._read(key, mmap_mode, stamped=False)
@@ -195,19 +178,46 @@ class DirectoryBucket:
             self._store.account(self._namespace, 1, size, entry)
             counted = True
 
-        folder = self._open_fan_folder(key)
         try:
-            replaced = write_atomic(
-                folder, f"{key}{ENTRY_SUFFIX}", segments, durable=durable, modified=created, before_naming=record
-            ).replaced
+            replaced = self._write_in(key, segments, durable=durable, created=created, record=record, renew=False)
+            if replaced is None:
+                # A kept folder was removed (a clear, maybe made anew by another process):
+                # nothing was made in it; the folders are opened anew, once.
+                replaced = self._write_in(key, segments, durable=durable, created=created, record=record, renew=True)
         except BaseException:
             if counted:  # counted, never named: take it off again
                 self._store.account(self._namespace, -1, -size)
             raise
-        finally:
-            os.close(folder)
+        if replaced is None:
+            raise FileNotFoundError(errno.ENOENT, "its folder was removed while it was written", self._path(key))
         if replaced:  # it took an entry's place: one entry, not two
             self._store.account(self._namespace, -1, -replaced)
+
+    def _write_in(
+        self,
+        key: str,
+        segments: Sequence[Buffer],
+        *,
+        durable: bool,
+        created: float,
+        record: Callable[[int], None],
+        renew: bool,
+    ) -> int | None:
+        """Write in the entry's fan-out folder; the size it replaced, or None if the folder was gone first."""
+        folder = self._folders.fan(key[:_FANOUT], renew=renew)
+        try:
+            written = write_atomic(
+                folder, f"{key}{ENTRY_SUFFIX}", segments, durable=durable, modified=created, before_naming=record
+            )
+            return written.replaced
+        except OSError:
+            # Nothing can be made in a removed folder (ENOENT, or EPERM for a nameless
+            # file): said only if that is why, and only if nothing was recorded yet.
+            if os.fstat(folder).st_nlink == 0:
+                return None
+            raise
+        finally:
+            self._folders.release()
 
     def delete(self, key: str) -> bool:
         name = f"{key}{ENTRY_SUFFIX}"
@@ -226,11 +236,21 @@ class DirectoryBucket:
     def lock(self, key: str) -> KeyLock:
         return KeyLock(self._locks_path, key, self._open_locks)
 
+    def close(self) -> None:
+        """Close the folders this bucket keeps open; reopened on use."""
+        self._folders.close()
+
     def _open_locks(self) -> int:
-        try:
-            return open_file(self._version_folder(), KEY_LOCKS, os.O_RDWR | os.O_CREAT)
-        except FileNotFoundError:  # the version folder was removed: made anew
-            return open_file(self._version_folder(renew=True), KEY_LOCKS, os.O_RDWR | os.O_CREAT)
+        for renew in (False, True):
+            folder = self._folders.version(renew=renew)
+            try:
+                return open_file(folder, KEY_LOCKS, os.O_RDWR | os.O_CREAT)
+            except FileNotFoundError:  # the version folder was removed: made anew, once
+                if renew:
+                    raise
+            finally:
+                self._folders.release()
+        raise AssertionError("unreachable")
 
 
 def _make_fans(version: int) -> None:

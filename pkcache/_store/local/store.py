@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import secrets
+import weakref
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ class DirectoryStore:
         self.shared = False
         self.folders = Root(self.location)
         self.records = Records(self.root, self.folders)
+        self._buckets: weakref.WeakSet[DirectoryBucket] = weakref.WeakSet()
 
     def shared_warning(self) -> str | None:
         """What other users can do here, if the directory's mode lets them write to it."""
@@ -52,7 +54,9 @@ class DirectoryStore:
 
     def bucket(self, namespace: str, version: str, manifest: dict[str, Any] | None = None) -> DirectoryBucket:
         warn_if_shared(self.root)
-        return DirectoryBucket(self, namespace, version, manifest)
+        bucket = DirectoryBucket(self, namespace, version, manifest)
+        self._buckets.add(bucket)
+        return bucket
 
     @contextlib.contextmanager
     def namespace_folder(
@@ -175,8 +179,11 @@ class DirectoryStore:
         return self.records.prune_lock(namespace)
 
     def close(self) -> None:
-        """Close the descriptors this store keeps open (running totals, idle key locks, its root); reopened on use."""
+        """Close the descriptors this store keeps open (running totals, folders, idle key locks, its root);
+        reopened on use."""
         self.records.close()
+        for bucket in list(self._buckets):
+            bucket.close()
         LockFile.close_idle(under=f"{self.location}/")
         self.folders.close()
 
