@@ -322,3 +322,21 @@ def test_records_with_any_fields_never_break_a_listing_or_a_prune(
     assert all(0 <= size < 1 << 62 and 0 <= created < 1e12 for size, created in found.values())
     store.entry_columns(NS, tidy=True)
     assert listed(store).keys() == stat_truth(root).keys()
+
+
+def test_an_index_in_another_order_than_the_listing_is_rewritten_in_the_listing_s(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path / "cache")
+    bucket = store.bucket(NS, V1, MANIFEST)
+    count = 12_000  # over the size below which order does not matter
+    for number in range(count):
+        bucket.write(key_of(number * 7919 % count), [b"x"], created=float(number))
+    index_file = tmp_path / "cache" / NS / layout.INDEX
+    before = index_file.read_bytes()
+    store.entry_columns(NS, tidy=True)
+    after = index_file.read_bytes()
+    assert sorted(before[at : at + 72] for at in range(0, len(before), 72)) == sorted(
+        after[at : at + 72] for at in range(0, len(after), 72)
+    )  # the same records
+    recorded = [after[at + 16 : at + 48].hex() for at in range(0, len(after), 72)]
+    assert recorded == store.entry_columns(NS).keys  # in the listing's order now
+    assert census(store).stated == 0

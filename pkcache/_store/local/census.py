@@ -25,6 +25,7 @@ from .atomic import TEMP_PREFIX
 from .folders import ABSENT, DIRECTORY_FLAGS
 
 _NAME_LENGTH = 64 + len(layout.ENTRY_SUFFIX)
+_ORDERED_MIN = 10_000  # fewer entries fit in the processor's caches whatever their order
 
 
 class Census:
@@ -42,6 +43,7 @@ class Census:
         self.temps: list[TempFile] = []
         self._positions: list[int] = []  # each entry's record in the snapshot (its sentinel: none)
         self._fresh: dict[int, bytes] = {}  # records of the entries that were stat'ed
+        self._in_order = 0  # listed entries whose record came right after the one before (``index.in_order``)
 
     def columns(self) -> EntryColumns:
         folders, keys, suffix = self.folders, self.keys, layout.ENTRY_SUFFIX
@@ -56,21 +58,26 @@ class Census:
 
     def worth_rewriting(self) -> bool:
         """True if the index is worth rewriting: not in its form, many entries had no record of their inode,
-        or most records are superseded (every store appends one; removals leave theirs behind)."""
+        most records are superseded (every store appends one; removals leave theirs behind), or most are in
+        another order than the listing's (see ``index.in_order``). The rewrite keeps them in the listing's."""
         if self.read is None:
             return False
         if not self.read.valid:
             return True
         listed = len(self.keys)
-        return self.stated > max(16, listed // 64) or len(self.read) > 2 * listed + 1024
+        superseded = len(self.read) > 2 * listed + 1024
+        scattered = listed > _ORDERED_MIN and self._in_order < listed // 2
+        return self.stated > max(16, listed // 64) or superseded or scattered
 
     def records(self) -> bytes:
         """The index of exactly the entries listed: their records kept as they are, or made from a stat."""
-        snapshot, fresh = self.snapshot, self._fresh
+        snapshot = self.snapshot
         if snapshot is None:
-            return b"".join(fresh.values())
-        kept = snapshot.record
-        return b"".join(fresh[at] if at in fresh else kept(position) for at, position in enumerate(self._positions))
+            return b"".join(self._fresh.values())
+        parts = snapshot.records_at(self._positions)
+        for at, record in self._fresh.items():
+            parts[at] = record
+        return b"".join(parts)
 
     # -- listing ---------------------------------------------------------------------------
 
@@ -105,7 +112,8 @@ class Census:
         if self.snapshot is None:
             positions, sizes, created, unmatched = [-1] * count, [0] * count, [0.0] * count, list(range(count))
         else:
-            positions, sizes, created, unmatched = self.snapshot.match(raw_version, listed.raw, listed.inodes)
+            positions, sizes, created, unmatched, in_order = self.snapshot.match(raw_version, listed.raw, listed.inodes)
+            self._in_order += in_order
         first = len(self.keys)
         gone: list[int] = []
         for at in unmatched:  # no record of this inode: stat it
