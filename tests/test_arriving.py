@@ -18,7 +18,7 @@ from pkcache import CorruptEntryError, ForgedEntryError
 from pkcache._codec import Signer, encode, load_value, verify
 from pkcache._engine.miss import MISS
 from pkcache._store.arriving import Arriving, read_in_background
-from pkcache._store.local.bucket import _BACKGROUND_MIN
+from pkcache._store.local.reading import _BACKGROUND_MIN
 from pkcache._store.local.store import DirectoryStore
 from pkcache._store.memory import allocate
 

@@ -1,8 +1,10 @@
 """Small hits served from memory: verified entries kept with their file's stamp, never served stale.
 
-A hit on an entry stored over two seconds ago reads no file (one ``stat``); whatever
-another process does to the entry (refresh, put, invalidate, clear, prune, an edit in
-place) is seen at the next hit, which then reads and verifies the file again.
+A hit on an entry stored over two seconds ago reads no file, and makes no ``stat`` while
+no pkcache process has changed the function's entries since the last one; whatever another
+process does to the entry through pkcache (refresh, put, invalidate, clear, prune) is seen
+at the next hit, which then reads and verifies the file again. What other programs do to
+the file (an edit in place) is seen at the first hit a second (``RESTAMP``) after the last stamp.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ MODULE = textwrap.dedent(
 )
 
 AGE = 2.2  # seconds: entries this old are vouched for by their stamp (_store/local/stamps.py)
+RESTAMP = 1.0  # seconds: a kept entry's stamp is taken again this long after the last (_engine/recent.py)
 
 
 @pytest.fixture
@@ -169,12 +172,95 @@ def test_an_entry_edited_in_place_with_its_size_and_mtime_kept_is_read_again_and
         assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
         with open(os.environ["VALUE_FILE"], "w") as f:
             f.write("E")
+        time.sleep({RESTAMP})  # not pkcache's doing: seen once the stamp is taken again
         print(read_value(1)["value"])
         """,
         env=work,
     )
     assert out.split() == ["E"]
     assert _runs(work) == 2
+
+
+def test_kept_hits_make_no_stat_until_pkcache_changes_an_entry_or_a_second_has_passed(work: dict[str, str]) -> None:
+    out = run_python(
+        f"""
+        import os, time
+        from recent_mod import read_value
+
+        real_stat = os.stat
+        stats = []
+        def counted(path, *args, **kwargs):
+            if str(path).endswith(".pkl"):
+                stats.append(1)
+            return real_stat(path, *args, **kwargs)
+        os.stat = counted
+
+        def stats_of_hits():
+            stats.clear()
+            for _ in range(20):
+                assert read_value(1)["value"] == "A"
+            return len(stats)
+
+        read_value(1)
+        time.sleep({AGE})
+        read_value(1)  # read and verified once more, now kept
+        quiet = stats_of_hits()
+        read_value(2)  # a miss: a change to the function's entries
+        after_a_change = stats_of_hits()
+        time.sleep({RESTAMP})
+        after_a_second = stats_of_hits()
+        print(quiet, after_a_change, after_a_second)
+        """,
+        env=work,
+    )
+    assert out.split() == ["0", "1", "1"]
+
+
+def test_a_change_by_another_process_is_seen_at_once_not_a_second_later(work: dict[str, str]) -> None:
+    # The other process is running already and changes the entry as soon as it is told:
+    # the next hit comes well within RESTAMP of the last stamp, so only the count of
+    # changes can tell it.
+    child = textwrap.dedent(
+        """
+        import os, sys, time
+        from pathlib import Path
+        from recent_mod import read_value
+
+        ready, done = Path(sys.argv[1]), Path(sys.argv[2])
+        print("started", flush=True)
+        while not ready.exists():
+            time.sleep(0.001)
+        read_value.entry(1).put({"n": 1, "value": "B"})
+        done.write_text("")
+        """
+    )
+    folder = Path(work["CACHE_DIR"]).parent
+    ready, done = folder / "ready", folder / "done"
+    script = f"""
+        import time
+        from pathlib import Path
+        from recent_mod import read_value
+
+        read_value(1)
+        time.sleep({AGE})
+        read_value(1)
+        assert read_value(1)["value"] == "A"  # kept, and just stamped or served by the count
+        stamped = time.monotonic()
+        Path({str(ready)!r}).write_text("")
+        while not Path({str(done)!r}).exists():
+            time.sleep(0.001)
+        value = read_value(1)["value"]
+        print(value, time.monotonic() - stamped < {RESTAMP})
+    """
+    env = {**os.environ, **work}
+    with subprocess.Popen(
+        [sys.executable, "-c", child, str(ready), str(done)], env=env, stdout=subprocess.PIPE, text=True
+    ) as other:
+        assert other.stdout is not None
+        assert other.stdout.readline() == "started\n"
+        out = run_python(script, env=work)
+        assert other.wait(30) == 0
+    assert out.split() == ["B", "True"]
 
 
 def test_a_kept_hit_returns_a_fresh_copy_each_time(work: dict[str, str]) -> None:

@@ -16,7 +16,7 @@ from .._store.protocol import Stamps
 from .._summary import summarize
 from .meta import MetaWriter
 from .miss import MISS
-from .recent import RECENT, Kept, tokens
+from .recent import RECENT, RESTAMP, Kept, tokens
 
 if TYPE_CHECKING:
     from .._options import Options
@@ -69,13 +69,20 @@ class EntryIO:
         where = (self._token, key)
         kept = RECENT.kept.get(where)
         if kept is not None:
-            if stamps.stamp(key) == kept.stamp:
-                return MISS if self._expired(kept.created) else self._loaded(key, len(kept.stream), kept.stream)
-            RECENT.forget(where)
+            changes, now = stamps.changes(), time.monotonic()
+            if changes is None or changes != kept.changes or now - kept.stamped >= RESTAMP:
+                if stamps.stamp(key) != kept.stamp:
+                    RECENT.forget(where)
+                    return self._read_and_load(key, changes)
+                RECENT.keep(where, kept._replace(changes=changes, stamped=now))
+            return MISS if self._expired(kept.created) else self._loaded(key, len(kept.stream), kept.stream)
         return self._read_and_load(key)
 
-    def _read_and_load(self, key: str) -> Any:
+    def _read_and_load(self, key: str, changes: int | None = None) -> Any:
+        """Read, check and load an entry; ``changes``, the store's change count if read just before."""
         stamp = None
+        if self._stamps is not None and changes is None:
+            changes = self._stamps.changes()  # before the read: a change after it is seen next time
         try:
             if self._stamps is not None:
                 found = self._stamps.read_stamped(key)
@@ -93,7 +100,7 @@ class EntryIO:
             if opened is not None:
                 created, stream = opened
                 if stamp is not None:
-                    RECENT.keep((self._token, key), Kept(stamp, created, stream))
+                    RECENT.keep((self._token, key), Kept(stamp, created, stream, changes, time.monotonic()))
                 return MISS if self._expired(created) else self._loaded(key, len(data), stream)
         return self._lookup_general(key, data)
 

@@ -1,10 +1,13 @@
-"""Small entries this process read lately, kept verified: a hit on one costs a ``stat``, not a read.
+"""Small entries this process read lately, kept verified: a hit on one costs no read, and mostly no ``stat``.
 
 Each is kept with its store's stamp of the file it came from (``_store.protocol.Stamps``)
 and served again only while a fresh stamp equals the kept one: an entry refreshed,
 invalidated, pruned or damaged by any process is read again (and checked again), never
-served from here. What is kept is the verified pickle stream, not the value: every hit
-unpickles a fresh copy, so a caller mutating its result never changes the next hit's.
+served from here. The stamp is taken again only when the store's count of changes made
+by pkcache (in any process) has moved since, or ``RESTAMP`` seconds after it was last
+taken, for what other programs may have done to the file. What is kept is the verified
+pickle stream, not the value: every hit unpickles a fresh copy, so a caller mutating its
+result never changes the next hit's.
 
 One budget for the process, in bytes of kept streams; the oldest kept go first.
 """
@@ -25,10 +28,18 @@ BUDGET = 32 << 20  # bytes of pickle streams kept, for the whole process
 tokens = itertools.count(1)
 
 
+# A kept entry is served without a stat while its store's change count stands (see
+# ``Stamps.changes``), for at most this many seconds after its stamp was last taken: what
+# other programs do to its file (removing, replacing, editing it) is seen within that.
+RESTAMP = 1.0
+
+
 class Kept(NamedTuple):
     stamp: Hashable
     created: float
     stream: bytes
+    changes: int | None  # the store's change count, read before the stamp was taken
+    stamped: float  # when (time.monotonic)
 
 
 class Recent:

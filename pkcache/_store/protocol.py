@@ -252,3 +252,8 @@ class Stamps(Protocol):
 
     def stamp(self, key: str) -> Hashable | None:
         """The stamp of the entry stored for ``key`` now; None if there is none (or it cannot be seen)."""
+
+    def changes(self) -> int | None:
+        """A number that changes whenever pkcache, in any process, stores or removes an entry of the
+        bucket's namespace, cheaper to read than a stamp; None if it cannot be had. While it stands, every
+        kept stamp still holds, but for what other programs do (a reader still takes stamps now and then)."""

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import mmap
 import os
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..arriving import read_in_background
 from ..buffers import Buffer, Stored
-from ..memory import allocate
 from . import index
 from .atomic import write_atomic
 from .folders import ABSENT, Root, open_file, open_folder
@@ -21,12 +18,11 @@ from .kept import KeptFolders
 from .keylock import KeyLock
 from .layout import ENTRY_SUFFIX, FANS, KEY_LOCKS, is_version
 from .mounts import is_local
+from .reading import read_rest
 from .stamps import Stamp, stamp_of, trusted_stamp
 
 # One read returns a small entry whole: the hit path is open, read, close.
 _FIRST_READ = 1 << 16
-# Entries at least this large are read on a thread while the caller checks them.
-_BACKGROUND_MIN = 4 << 20
 _READ = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 # Fan-out: entries live in 16 sub-folders by the key's first hex digit, all made with
 # the version folder, so that no store pays a mkdir (a journaled metadata change: a
@@ -48,6 +44,8 @@ class Directory(Protocol):
     ) -> AbstractContextManager[int]: ...
 
     def account(self, namespace: str, count: int, size: int, records: bytes = b"") -> None: ...
+
+    def changes(self, namespace: str) -> int | None: ...
 
 
 class DirectoryBucket:
@@ -107,50 +105,22 @@ class DirectoryBucket:
                 if not stamped or not is_local(self._store.location):
                     return head, None
                 return head, trusted_stamp(os.fstat(fd))
-            stored = self._read_large(fd, head, mmap_mode)
-            fd = -1  # closed by _read_large, or by its reading thread
+            stored = read_rest(fd, head, mmap_mode)
+            fd = -1  # closed by read_rest, or by its reading thread
             return stored, None
         finally:
             if fd >= 0:
                 os.close(fd)
+
+    def changes(self) -> int | None:
+        """A count of the changes pkcache made to this function's entries, in any process (see ``Stamps``)."""
+        return self._store.changes(self._namespace)
 
     def stamp(self, key: str) -> Stamp | None:
         try:
             return stamp_of(os.stat(self._path(key), follow_symlinks=False))
         except OSError:  # gone, or unreadable: a read will say which
             return None
-
-    @staticmethod
-    def _read_large(fd: int, head: bytes, mmap_mode: str | None) -> Stored:
-        """The rest of an entry larger than one read; ``fd`` is closed here (or by the reading thread)."""
-        try:
-            size = max(os.fstat(fd).st_size, len(head))
-            if mmap_mode is not None:
-                # Mapped, not read: pages come in as the caller touches them. "r" maps
-                # read-only; "c" copy-on-write (writable, changes never reach the file).
-                if mmap_mode == "r":
-                    return memoryview(mmap.mmap(fd, size, prot=mmap.PROT_READ))
-                prot = mmap.PROT_READ | mmap.PROT_WRITE
-                return memoryview(mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=prot))
-            # Read into one writable, page-aligned buffer, so that arrays loaded from
-            # out-of-band buffers are writable and aligned as in the file, and nothing
-            # is copied twice.
-            view = allocate(size)
-            view[: len(head)] = head
-            if size >= _BACKGROUND_MIN:
-                arriving = read_in_background(fd, view, len(head))
-                fd = -1  # the reading thread closes it
-                return arriving
-            filled = len(head)
-            while filled < size:
-                count = os.readv(fd, [view[filled:]])
-                if count == 0:
-                    break
-                filled += count
-            return view if filled == size else bytes(view[:filled])
-        finally:
-            if fd >= 0:
-                os.close(fd)
 
     def read_prefix(self, key: str, size: int) -> tuple[Buffer, int] | None:
         try:

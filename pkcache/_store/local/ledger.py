@@ -4,7 +4,9 @@ Writers add to the totals as they store and delete, so a write can tell whether 
 is exceeded without listing the folder; an exact prune corrects any drift (a writer
 killed between its store and its update, files removed by hand). The ledger's lock also
 orders the records of the folder's entry index (``index``), and the ledger holds that
-index's generation, which a rewrite of the index advances.
+index's generation, which a rewrite of the index advances, and a count of every change
+to the folder's entries, which lets a reader that kept entries skip looking at their
+files while it stands (``changes``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import mmap
 import os
 import struct
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,12 +26,18 @@ try:
 except ImportError:  # Windows: filelock guards the totals file instead
     fcntl = None  # type: ignore[assignment]
 
-# Entries, bytes, and the generation of the folder's entry index. (Ledgers of earlier
-# versions of 0.2 were the first two alone: the third is added, zero, when opened.)
+# Entries, bytes, the generation of the folder's entry index, and how many changes the
+# ledger has counted. (Ledgers of earlier versions of 0.2 were the first two alone: the
+# rest is added, zero, when opened.)
 _TOTALS = struct.Struct("<qq")
-_GENERATION = struct.Struct("<q")
+_WORD = struct.Struct("<q")
 _GENERATION_AT = _TOTALS.size
-_SIZE = _TOTALS.size + _GENERATION.size
+_CHANGES_AT = _GENERATION_AT + _WORD.size
+_SIZE = _CHANGES_AT + _WORD.size
+# A reader of the change count looks whether the ledger file is still the folder's (a
+# stat) at most this often: a ledger removed by hand, without a change counted, is seen
+# within this many seconds.
+RECHECK = 1.0
 
 T = TypeVar("T")
 # Which entry index a writer must append to: (how many times this process opened the
@@ -51,6 +60,12 @@ def _allocate(fd: int) -> None:
     finally:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _count_change(totals: mmap.mmap) -> None:
+    """Count one more change (under the lock): readers that kept entries look at their files again."""
+    (changes,) = _WORD.unpack_from(totals, _CHANGES_AT)
+    _WORD.pack_into(totals, _CHANGES_AT, (changes + 1) & 0x7FFF_FFFF_FFFF_FFFF)
 
 
 class _Held:
@@ -110,6 +125,7 @@ class Ledger:
         self._map: mmap.mmap | None = None
         self._pid = 0
         self._opened = 0
+        self._recheck = 0.0
         self._guard = threading.Lock()
 
     def _descriptor(self) -> int:
@@ -155,7 +171,7 @@ class Ledger:
         return max(count, 0), max(size, 0)
 
     def _epoch(self, totals: mmap.mmap) -> Epoch:
-        return self._opened, _GENERATION.unpack_from(totals, _GENERATION_AT)[0]
+        return self._opened, _WORD.unpack_from(totals, _GENERATION_AT)[0]
 
     def add(self, count: int, size: int, then: Callable[[Epoch], None] | None = None) -> tuple[int, int]:
         """Add to the totals; return the new (entries, bytes). ``then(epoch)`` runs under the same lock."""
@@ -163,6 +179,7 @@ class Ledger:
             total_count, total_size = self._read(totals)
             new = (max(total_count + count, 0), max(total_size + size, 0))
             _TOTALS.pack_into(totals, 0, *new)
+            _count_change(totals)
             if then is not None:
                 then(self._epoch(totals))
             return new
@@ -172,10 +189,24 @@ class Ledger:
         with self._locked() as totals:
 
             def advance() -> None:
-                (generation,) = _GENERATION.unpack_from(totals, _GENERATION_AT)
-                _GENERATION.pack_into(totals, _GENERATION_AT, generation + 1)
+                (generation,) = _WORD.unpack_from(totals, _GENERATION_AT)
+                _WORD.pack_into(totals, _GENERATION_AT, generation + 1)
 
             return action(self._epoch(totals), advance)
+
+    def changes(self) -> int | None:
+        """How many changes every process has counted here (every ``add``), read without the lock;
+        None if the ledger was closed meanwhile."""
+        totals = self._map
+        if totals is None or self._pid != process_id() or time.monotonic() >= self._recheck:
+            with self._guard:
+                self._descriptor()  # reopened if its file was removed, and in a forked child
+                self._recheck = time.monotonic() + RECHECK
+                totals = self._map
+        try:
+            return int(_WORD.unpack_from(totals, _CHANGES_AT)[0])  # type: ignore[arg-type]
+        except (ValueError, TypeError):  # closed by another thread (``close``) as it was read
+            return None
 
     def read(self) -> tuple[int, int]:
         """Return the current (entries, bytes)."""
@@ -191,6 +222,7 @@ class Ledger:
         with self._locked() as totals:
             now = self._read(totals)
             _TOTALS.pack_into(totals, 0, max(counted[0] + now[0] - since[0], 0), max(counted[1] + now[1] - since[1], 0))
+            _count_change(totals)
 
     def close(self) -> None:
         with self._guard:

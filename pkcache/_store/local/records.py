@@ -125,6 +125,14 @@ class Records:
             logger.debug("entry index of %s not rewritten: %s", namespace, exc)
             return False
 
+    def changes(self, namespace: str) -> int | None:
+        """How many changes to the namespace's entries every process has counted; None if that cannot be read."""
+        ledger = self._ledgers.get(namespace) or self._ledger(namespace)
+        try:
+            return ledger.changes()
+        except OSError:  # no ledger there (yet), a link in its place, a read-only cache: look at the files
+            return None
+
     def totals(self, namespace: str | None = None) -> tuple[int, int]:
         """Return the running (entries, bytes) of a namespace or of the whole directory."""
         with _TotalsKept(self, namespace):

@@ -160,6 +160,9 @@ class DirectoryStore:
     def totals(self, namespace: str | None = None) -> tuple[int, int]:
         return self.records.totals(namespace)
 
+    def changes(self, namespace: str) -> int | None:
+        return self.records.changes(namespace)
+
     def correct_totals(self, namespace: str | None, counted: tuple[int, int], since: tuple[int, int]) -> None:
         self.records.correct_totals(namespace, counted, since)
 
