@@ -79,10 +79,12 @@ class EntryIO:
         return self._read_and_load(key)
 
     def _read_and_load(self, key: str, changes: int | None = None) -> Any:
-        """Read, check and load an entry; ``changes``, the store's change count if read just before."""
+        """Read, check and load an entry; ``changes``, the store's change count if read before the read.
+
+        Without one (a first read: on a miss it would be read for nothing), the entry is
+        kept with none, and its first hit takes its stamp again, after reading the count.
+        """
         stamp = None
-        if self._stamps is not None and changes is None:
-            changes = self._stamps.changes()  # before the read: a change after it is seen next time
         try:
             if self._stamps is not None:
                 found = self._stamps.read_stamped(key)

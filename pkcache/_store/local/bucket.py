@@ -45,7 +45,7 @@ class Directory(Protocol):
 
     def account(self, namespace: str, count: int, size: int, records: bytes = b"") -> None: ...
 
-    def changes(self, namespace: str) -> int | None: ...
+    def change_counter(self, namespace: str) -> Callable[[], int | None]: ...
 
 
 class DirectoryBucket:
@@ -67,6 +67,7 @@ class DirectoryBucket:
         self._folder = f"{store.root}/{namespace}/{version}"
         self._locks_path = f"{self._folder}/{KEY_LOCKS}"
         self._folders = KeptFolders(self._open_version)
+        self._counter = store.change_counter(namespace)
 
     def _path(self, key: str) -> str:
         return f"{self._folder}/{key[:_FANOUT]}/{key}{ENTRY_SUFFIX}"
@@ -114,7 +115,10 @@ class DirectoryBucket:
 
     def changes(self) -> int | None:
         """A count of the changes pkcache made to this function's entries, in any process (see ``Stamps``)."""
-        return self._store.changes(self._namespace)
+        try:
+            return self._counter()
+        except OSError:  # no ledger there (yet), a link in its place, a read-only cache: look at the files
+            return None
 
     def stamp(self, key: str) -> Stamp | None:
         try:

@@ -22,8 +22,8 @@ goes by the recorded size and time. pkcache itself never changes an entry in pla
 
 from __future__ import annotations
 
-import errno
 import math
+import mmap
 import operator
 import os
 import struct
@@ -32,7 +32,7 @@ from itertools import repeat
 from typing import NamedTuple
 
 from ..._forks import process_id
-from .ledger import Epoch
+from .ledger import Epoch, Held
 
 Opener = Callable[[int], int]  # opener(flags): the index's descriptor in its folder, never through a link
 
@@ -45,6 +45,7 @@ _MAGIC = b"pkx1"
 STORED = 1
 _WORDS = RECORD_SIZE // 8  # a record is 9 words: version, the key's four, inode, size, created
 _LARGEST = 1 << 62
+_GROWTH = 1 << 16  # bytes an index grows by at least (910 records), and by an eighth of its size
 _IMPOSSIBLE = (1 << 64) - 1  # an inode no listed file has (st_ino is at most this, and never is)
 _NOTHING = _RECORD.pack(_MAGIC, STORED, bytes(8), bytes(32), _IMPOSSIBLE, 0, 0.0)
 
@@ -71,33 +72,63 @@ def _raw_key(key: str) -> bytes | None:
 
 
 class IndexFile:
-    """This process's descriptor of one folder's index, for appending; used only under the ledger's lock.
+    """This process's mapping of one folder's index, for appending; used only under the ledger's lock.
 
-    Reopened when the ledger says the index may be another file (``Epoch``): rewritten
-    by a tidy, or its folder cleared and made anew; and in a forked child.
+    Records are copied into a shared mapping of the file, which is grown ahead, in real
+    bytes (a write through a mapping where a full disk left no block is a SIGBUS, not an
+    ``OSError``); the ledger holds how much of it is records. A write(2) at the end of the
+    file instead changed its size, a journaled inode change, at every store: 5.5 us of a
+    miss on ext4 here, against 1 on tmpfs. Reopened when the ledger says the index may be
+    another file (``Epoch``: rewritten by a tidy, or its folder made anew), and in a child.
     """
 
     def __init__(self, opener: Opener) -> None:
         self._opener = opener
         self._fd = -1
+        self._map: mmap.mmap | None = None
         self._pid = 0
         self._epoch: Epoch | None = None
 
-    def append(self, records: bytes, epoch: Epoch) -> None:
-        """Append whole records; raises ``OSError`` (then nothing of them is left behind)."""
+    def append(self, records: bytes, held: Held) -> None:
+        """Append whole records; raises ``OSError`` (then none of them counts)."""
+        epoch = held.epoch()
         if self._fd < 0 or self._pid != process_id() or self._epoch != epoch:
             self.close()
-            self._fd = self._opener(os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            self._fd = self._opener(os.O_RDWR | os.O_CREAT)
             self._pid, self._epoch = process_id(), epoch
-        written = os.write(self._fd, records)
-        if written != len(records):
-            # A full disk wrote part of it: cut it off, so that the next record starts at a
-            # record's boundary (no one else appends while the ledger's lock is held).
-            os.ftruncate(self._fd, os.fstat(self._fd).st_size - written)
-            raise OSError(errno.ENOSPC, "the entry index is full")
+        start = held.indexed()
+        end = start + len(records)
+        if self._map is None or len(self._map) < end or start % RECORD_SIZE:
+            start = self._map_through(start, end)
+            end = start + len(records)
+        assert self._map is not None
+        self._map[start:end] = records
+        held.set_indexed(end)
+
+    def _map_through(self, start: int, end: int) -> int:
+        """Map the file through ``end``, grown if needed; return where to append (``start``, or 0)."""
+        size = os.fstat(self._fd).st_size
+        if start > size or start % RECORD_SIZE:
+            # The ledger says more than the file holds (or no record's boundary): not a
+            # length a writer left. The index starts over; entries it loses are stat'ed.
+            start, end = 0, end - start
+        if size < end:
+            grown = end + max(_GROWTH, size // 8)
+            zeros = bytes(grown - size)
+            while zeros:  # a short write is a full disk: the next one says so
+                zeros = zeros[os.pwrite(self._fd, zeros, size) :]
+                size = grown - len(zeros)
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        self._map = mmap.mmap(self._fd, size)
+        return start
 
     def close(self) -> None:
         fd, self._fd = self._fd, -1
+        if self._map is not None and self._pid == process_id():
+            self._map.close()
+        self._map = None
         if fd >= 0 and self._pid == process_id():
             os.close(fd)
 

@@ -6,12 +6,11 @@ import contextlib
 import errno
 import os
 import secrets
-from collections.abc import Callable
 
 from .atomic import write_atomic
 from .index import RECORD_SIZE, Opener, Snapshot, well_formed
 from .layout import INDEX
-from .ledger import Epoch, Ledger
+from .ledger import Epoch, Held, Ledger
 
 
 def read_from(fd: int, size: int) -> bytes:
@@ -30,26 +29,23 @@ def read_from(fd: int, size: int) -> bytes:
 def read_snapshot(ledger: Ledger, opener: Opener) -> Snapshot:
     """The folder's index as it stands (empty if it has none yet).
 
-    Its size is taken under the ledger's lock, so that only whole records are read.
-    Raises ``OSError`` if it cannot be read (``UnsafePathError`` for a link in its place).
+    How much of it is records is read under the ledger's lock, so that only whole
+    records are read. Raises ``OSError`` if it cannot be read (``UnsafePathError`` for a
+    link in its place).
     """
 
-    def take(epoch: Epoch, _advance: Callable[[], None]) -> tuple[int, int, Epoch]:
+    def take(held: Held) -> tuple[int, int, Epoch]:
         try:
             fd = opener(os.O_RDONLY)
         except FileNotFoundError:
-            return -1, 0, epoch
-        try:
-            return fd, os.fstat(fd).st_size, epoch
-        except BaseException:
-            os.close(fd)
-            raise
+            return -1, 0, held.epoch()
+        return fd, held.indexed(), held.epoch()
 
-    fd, size, epoch = ledger.locked(take)
+    fd, length, epoch = ledger.locked(take)
     if fd < 0:
         return Snapshot(b"", epoch)
     try:
-        return Snapshot(read_from(fd, size), epoch)
+        return Snapshot(read_from(fd, length), epoch)
     finally:
         os.close(fd)
 
@@ -60,13 +56,13 @@ def rewrite(ledger: Ledger, folder: int, snapshot: Snapshot, records: bytes, ope
 
     The new index is written beside the old first; only its last records and the swap
     happen under the ledger's lock, so writers wait for a few appends, not for the whole.
-    The generation advances before the swap: a writer that sees it reopens the index.
+    The generation advances before the swap: a writer that sees it opens the index anew.
     """
     staging = f"{INDEX}.{os.getpid()}-{secrets.token_hex(4)}"
     write_atomic(folder, staging, [records])
 
-    def swap(epoch: Epoch, advance: Callable[[], None]) -> bool:
-        if epoch != snapshot.epoch:
+    def swap(held: Held) -> bool:
+        if held.epoch() != snapshot.epoch:
             return False
         try:
             fd = opener(os.O_RDONLY)
@@ -74,7 +70,7 @@ def rewrite(ledger: Ledger, folder: int, snapshot: Snapshot, records: bytes, ope
             tail = b""
         else:
             try:
-                tail = read_from(fd, os.fstat(fd).st_size)[snapshot.size :]
+                tail = read_from(fd, held.indexed())[snapshot.size :]
             finally:
                 os.close(fd)
         if tail and not well_formed(tail, len(tail) // RECORD_SIZE):
@@ -86,8 +82,9 @@ def rewrite(ledger: Ledger, folder: int, snapshot: Snapshot, records: bytes, ope
                     raise OSError(errno.ENOSPC, "the entry index is full")
             finally:
                 os.close(fd)
-        advance()
+        held.advance()
         os.replace(staging, INDEX, src_dir_fd=folder, dst_dir_fd=folder)
+        held.set_indexed(len(records) + len(tail))
         return True
 
     swapped = False

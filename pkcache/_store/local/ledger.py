@@ -26,14 +26,15 @@ try:
 except ImportError:  # Windows: filelock guards the totals file instead
     fcntl = None  # type: ignore[assignment]
 
-# Entries, bytes, the generation of the folder's entry index, and how many changes the
-# ledger has counted. (Ledgers of earlier versions of 0.2 were the first two alone: the
-# rest is added, zero, when opened.)
+# Entries, bytes, the generation of the folder's entry index, how many changes the
+# ledger has counted, and the length of the index's records. (Ledgers of earlier
+# versions of 0.2 were the first two alone: the rest is added, zero, when opened.)
 _TOTALS = struct.Struct("<qq")
 _WORD = struct.Struct("<q")
 _GENERATION_AT = _TOTALS.size
 _CHANGES_AT = _GENERATION_AT + _WORD.size
-_SIZE = _CHANGES_AT + _WORD.size
+_INDEXED_AT = _CHANGES_AT + _WORD.size  # bytes of whole records in the entry index
+_SIZE = _INDEXED_AT + _WORD.size
 # A reader of the change count looks whether the ledger file is still the folder's (a
 # stat) at most this often: a ledger removed by hand, without a change counted, is seen
 # within this many seconds.
@@ -110,6 +111,32 @@ class _Held:
         finally:
             self._ledger._guard.release()
 
+    # What the entry index keeps in the ledger, read and written while it is held.
+
+    def epoch(self) -> Epoch:
+        """Which index file is the folder's (see ``Epoch``)."""
+        return self._ledger._opened, _WORD.unpack_from(self._totals(), _GENERATION_AT)[0]
+
+    def advance(self) -> None:
+        """Start a new generation of the index: writers holding the old file open it anew."""
+        totals = self._totals()
+        _WORD.pack_into(totals, _GENERATION_AT, _WORD.unpack_from(totals, _GENERATION_AT)[0] + 1)
+
+    def indexed(self) -> int:
+        """How many bytes of whole records the index holds."""
+        return max(int(_WORD.unpack_from(self._totals(), _INDEXED_AT)[0]), 0)
+
+    def set_indexed(self, length: int) -> None:
+        _WORD.pack_into(self._totals(), _INDEXED_AT, length)
+
+    def _totals(self) -> mmap.mmap:
+        totals = self._ledger._map
+        assert totals is not None  # held: mapped
+        return totals
+
+
+Held = _Held
+
 
 class Ledger:
     """An (entries, bytes) pair in a small file, updated under an exclusive lock.
@@ -118,9 +145,10 @@ class Ledger:
     names it in messages and for the lock file of systems without ``fcntl``.
     """
 
-    def __init__(self, path: str, opener: Callable[[], int] | None = None) -> None:
+    def __init__(self, path: str, opener: Callable[[], int] | None = None, *, counts_changes: bool = True) -> None:
         self.path = path
         self._opener = opener or (lambda: os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600))
+        self._counts_changes = counts_changes  # a directory's ledger counts none: no reader asks it
         self._fd: int | None = None
         self._map: mmap.mmap | None = None
         self._pid = 0
@@ -170,29 +198,24 @@ class Ledger:
         count, size = _TOTALS.unpack_from(totals, 0)
         return max(count, 0), max(size, 0)
 
-    def _epoch(self, totals: mmap.mmap) -> Epoch:
-        return self._opened, _WORD.unpack_from(totals, _GENERATION_AT)[0]
-
-    def add(self, count: int, size: int, then: Callable[[Epoch], None] | None = None) -> tuple[int, int]:
-        """Add to the totals; return the new (entries, bytes). ``then(epoch)`` runs under the same lock."""
-        with self._locked() as totals:
+    def add(self, count: int, size: int, then: Callable[[Held], None] | None = None) -> tuple[int, int]:
+        """Add to the totals; return the new (entries, bytes). ``then(held)`` runs under the same lock."""
+        held = self._locked()
+        with held as totals:
             total_count, total_size = self._read(totals)
             new = (max(total_count + count, 0), max(total_size + size, 0))
             _TOTALS.pack_into(totals, 0, *new)
-            _count_change(totals)
+            if self._counts_changes:
+                _count_change(totals)
             if then is not None:
-                then(self._epoch(totals))
+                then(held)
             return new
 
-    def locked(self, action: Callable[[Epoch, Callable[[], None]], T]) -> T:
-        """Return ``action(epoch, advance)``, run holding the ledger's lock (``advance()``: a new index generation)."""
-        with self._locked() as totals:
-
-            def advance() -> None:
-                (generation,) = _WORD.unpack_from(totals, _GENERATION_AT)
-                _WORD.pack_into(totals, _GENERATION_AT, generation + 1)
-
-            return action(self._epoch(totals), advance)
+    def locked(self, action: Callable[[Held], T]) -> T:
+        """Return ``action(held)``, run holding the ledger's lock."""
+        held = self._locked()
+        with held:
+            return action(held)
 
     def changes(self) -> int | None:
         """How many changes every process has counted here (every ``add``), read without the lock;

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from . import index, indexio, layout
 from .atomic import write_atomic
 from .folders import ABSENT, Root, open_file
 from .keylock import KeyLock
-from .ledger import Epoch, Ledger
+from .ledger import Held, Ledger
 from .scan import read_lines
 
 _APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT
@@ -42,7 +43,8 @@ class Records:
         ledger = self._ledgers.get(namespace)
         if ledger is None:
             path = str(self.root if namespace is None else self.root / namespace) + "/" + layout.LEDGER
-            ledger = self._ledgers[namespace] = Ledger(path, lambda: self._open_in(namespace, layout.LEDGER, os.O_RDWR))
+            opener = lambda: self._open_in(namespace, layout.LEDGER, os.O_RDWR)  # noqa: E731
+            ledger = self._ledgers[namespace] = Ledger(path, opener, counts_changes=namespace is not None)
         return ledger
 
     def _open_in(self, namespace: str | None, name: str, flags: int, *, create: bool = True) -> int:
@@ -76,11 +78,14 @@ class Records:
             found.close()
 
     def forget(self, namespace: str) -> None:
-        """Close a removed function folder's running totals and entry index."""
-        ledger = self._ledgers.pop(namespace, None)
+        """Close a removed function folder's running totals and entry index (reopened if it is made anew).
+
+        The objects stay: a bucket reads its function's change count through its ledger (``change_counter``).
+        """
+        ledger = self._ledgers.get(namespace)
         if ledger is not None:
             ledger.close()
-        found = self._indexes.pop(namespace, None)
+        found = self._indexes.get(namespace)
         if found is not None:
             found.close()
 
@@ -91,9 +96,9 @@ class Records:
             if records:
                 appender = self._index(namespace)
 
-                def append(epoch: Epoch) -> None:
+                def append(held: Held) -> None:
                     try:
-                        appender.append(records, epoch)
+                        appender.append(records, held)
                     except UnsafePathError as exc:
                         logger.warning("entry index of %s not kept: %s", namespace, exc)
                     except OSError as exc:  # a full disk: its entries are stat'ed by the next prune
@@ -125,13 +130,9 @@ class Records:
             logger.debug("entry index of %s not rewritten: %s", namespace, exc)
             return False
 
-    def changes(self, namespace: str) -> int | None:
-        """How many changes to the namespace's entries every process has counted; None if that cannot be read."""
-        ledger = self._ledgers.get(namespace) or self._ledger(namespace)
-        try:
-            return ledger.changes()
-        except OSError:  # no ledger there (yet), a link in its place, a read-only cache: look at the files
-            return None
+    def change_counter(self, namespace: str) -> Callable[[], int | None]:
+        """What reads the count of changes to the namespace's entries (``Ledger.changes``; raises ``OSError``)."""
+        return self._ledger(namespace).changes
 
     def totals(self, namespace: str | None = None) -> tuple[int, int]:
         """Return the running (entries, bytes) of a namespace or of the whole directory."""

@@ -14,7 +14,7 @@ import json
 import os
 import secrets
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -160,8 +160,8 @@ class DirectoryStore:
     def totals(self, namespace: str | None = None) -> tuple[int, int]:
         return self.records.totals(namespace)
 
-    def changes(self, namespace: str) -> int | None:
-        return self.records.changes(namespace)
+    def change_counter(self, namespace: str) -> Callable[[], int | None]:
+        return self.records.change_counter(namespace)
 
     def correct_totals(self, namespace: str | None, counted: tuple[int, int], since: tuple[int, int]) -> None:
         self.records.correct_totals(namespace, counted, since)
