@@ -101,7 +101,9 @@ def timed_prune(cache: pkcache.Cache, keep: int, expected: int) -> float:
 
 
 def remove(directory: Path) -> None:
-    """Remove a scratch cache, once more after its pruning process (which outlives the misses) is done."""
+    """Remove a scratch cache, after the pruning process the last misses may have started is done with it
+    (it refuses, with a warning, a cache whose mark was removed under it), and again if it still wrote there."""
+    time.sleep(5)
     for _ in range(30):
         shutil.rmtree(directory, ignore_errors=True)
         if not directory.exists():
