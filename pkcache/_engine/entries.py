@@ -74,7 +74,8 @@ class EntryIO:
                 if stamps.stamp(key) != kept.stamp:
                     RECENT.forget(where)
                     return self._read_and_load(key, changes)
-                RECENT.keep(where, kept._replace(changes=changes, stamped=now))
+                if changes is not None:  # else every hit takes the stamp, as where no count is kept
+                    RECENT.keep(where, kept._replace(changes=changes, stamped=now))
             return MISS if self._expired(kept.created) else self._loaded(key, len(kept.stream), kept.stream)
         return self._read_and_load(key)
 
