@@ -21,7 +21,6 @@ from typing import NamedTuple
 from ..._log import logger
 from ..protocol import EntryColumns, TempFile
 from . import index, layout, scan
-from .atomic import TEMP_PREFIX
 from .folders import ABSENT, DIRECTORY_FLAGS
 
 _NAME_LENGTH = 64 + len(layout.ENTRY_SUFFIX)
@@ -45,12 +44,12 @@ class Census:
         self._fresh: dict[int, bytes] = {}  # records of the entries that were stat'ed
         self._in_order = 0  # listed entries whose record came right after the one before (``index.in_order``)
 
-    def columns(self) -> EntryColumns:
+    def columns(self, *, temps: bool) -> EntryColumns:
+        """The entries listed, and with ``temps`` the writers' temp files seen (when ``add_version`` looked)."""
         folders, keys, suffix = self.folders, self.keys, layout.ENTRY_SUFFIX
         locate: Callable[[int], str] = lambda at: f"{folders[at]}{os.sep}{keys[at]}{suffix}"  # noqa: E731
-        columns = EntryColumns(self.namespace, self.versions, keys, self.sizes, self.created, locate=locate)
-        columns.temps = self.temps
-        return columns
+        found = self.temps if temps else None
+        return EntryColumns(self.namespace, self.versions, keys, self.sizes, self.created, locate=locate, temps=found)
 
     @property
     def stated(self) -> int:
@@ -100,7 +99,7 @@ class Census:
                 items = list(listing)
             found = [i for i in items if len(i.name) == _NAME_LENGTH and i.is_file(follow_symlinks=False)]
             if temps and len(found) < len(items):
-                self._add_temps(folder, fd, [i.name for i in items if i.name.startswith(TEMP_PREFIX)])
+                self.temps += scan.temps_among(folder, [i.name for i in items], fd)
             self._add_entries(folder, fd, _entry_files(found))
         finally:
             os.close(fd)
@@ -141,15 +140,6 @@ class Census:
         self._positions += positions
         self.versions += repeat(version, count)
         self.folders += repeat(str(folder), count)
-
-    def _add_temps(self, folder: Path, fd: int, names: list[str]) -> None:
-        for name in names:
-            try:
-                info = os.stat(name, dir_fd=fd, follow_symlinks=False)
-            except FileNotFoundError:  # its writer finished meanwhile
-                continue
-            if stat.S_ISREG(info.st_mode):
-                self.temps.append(TempFile(str(folder / name), info.st_size, info.st_mtime))
 
 
 class _Listed(NamedTuple):

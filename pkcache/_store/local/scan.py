@@ -57,13 +57,18 @@ def foreign_in_namespace(folder: Path) -> list[str]:
 
 
 def temps_in(folder: Path) -> Iterator[TempFile]:
+    return temps_among(folder, names(folder))
+
+
+def temps_among(folder: Path, listed: list[str], dir_fd: int | None = None) -> Iterator[TempFile]:
+    """The writers' temp files among the names ``listed`` of ``folder`` (open as ``dir_fd``, if given)."""
     # Names only (no directory entry objects): a fan-out folder holds thousands of entries
     # and, at most, a few temp files, which alone start with a dot.
-    for name in [n for n in names(folder) if n[:1] == "." and layout.is_temp(n)]:
+    for name in [n for n in listed if n[:1] == "." and layout.is_temp(n)]:
         path = os.path.join(folder, name)
         try:
-            info = os.stat(path, follow_symlinks=False)
-        except FileNotFoundError:
+            info = os.stat(path if dir_fd is None else name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:  # its writer finished meanwhile
             continue
         if stat.S_ISREG(info.st_mode):
             yield TempFile(path, info.st_size, info.st_mtime)

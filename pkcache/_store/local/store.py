@@ -131,10 +131,7 @@ class DirectoryStore:
             census.add_version(version, temps=tidy)
         if tidy and census.read is not None and census.worth_rewriting():
             self.records.rewrite_index(namespace, census.read, census.records())
-        columns = census.columns()
-        if not tidy:
-            columns.temps = None
-        return columns
+        return census.columns(temps=tidy)
 
     def foreign(self) -> list[str]:
         """Everything in the directory that pkcache did not make (never touched, only reported)."""
