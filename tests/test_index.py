@@ -156,6 +156,21 @@ def test_a_file_another_program_put_in_an_entrys_place_is_stated(tmp_path: Path)
     assert_same(listed(store), stat_truth(tmp_path / "cache"))
 
 
+def test_a_file_moved_to_another_entry_s_name_is_stated_not_taken_for_its_inode_s_record(tmp_path: Path) -> None:
+    # The index is looked up by inode: the record found must be of the listed name too.
+    store = DirectoryStore(tmp_path / "cache")
+    store.bucket(NS, V1, MANIFEST).write(key_of(1), [b"x" * 10], created=100.0)
+    folder = tmp_path / "cache" / NS / V1 / "0"
+    moved = folder / f"{key_of(2)}.pkl"
+    os.rename(folder / f"{key_of(1)}.pkl", moved)  # its inode's only record names key 1
+    with moved.open("ab") as file:  # and changed in place: what that record says is no longer so
+        file.write(b"y" * 90)
+    os.utime(moved, (300.0, 300.0))
+    assert census(store).stated == 1
+    assert_same(listed(store), stat_truth(tmp_path / "cache"))
+    assert listed(store)[(NS, V1, key_of(2))][0] == 100
+
+
 def test_a_tidy_index_spares_every_stat_and_records_every_entry_once(tmp_path: Path) -> None:
     store = DirectoryStore(tmp_path / "cache")
     bucket = store.bucket(NS, V1, MANIFEST)
@@ -268,7 +283,9 @@ def test_records_appended_while_the_index_is_rewritten_are_kept(tmp_path: Path) 
     writers = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, str(tmp_path / "cache"), str(start), "20000"],
-            stdout=subprocess.PIPE, text=True, env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         for start in (10_000, 40_000)
     ]
@@ -299,7 +316,9 @@ def test_a_writer_killed_anywhere_leaves_a_listing_the_files_agree_with(tmp_path
     for round_ in range(6):
         with subprocess.Popen(
             [sys.executable, "-c", WRITER, str(tmp_path / "cache"), str(round_ * 100_000), "1000000"],
-            stdout=subprocess.PIPE, text=True, env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
         ) as writer:
             assert writer.stdout is not None
             assert writer.stdout.readline() == "writing\n"

@@ -7,7 +7,7 @@ it knows nothing of functions, pickling or signatures.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Hashable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from .lock import BaseLock
@@ -177,7 +177,7 @@ class Store(Protocol):
     def read_usage(self, namespace: str) -> Usage:
         """Return a namespace's recorded usage."""
 
-    def compact_usage(self, namespace: str, live_keys: set[str] | None) -> None:
+    def compact_usage(self, namespace: str, live_keys: Container[str] | None) -> None:
         """Fold recorded usage into a summary that keeps only ``live_keys`` (None: every key)."""
 
     def claim_sweep(self, namespace: str, interval: float) -> bool:

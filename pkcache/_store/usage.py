@@ -7,6 +7,7 @@ before anything of it is counted.
 from __future__ import annotations
 
 import json
+from collections.abc import Container
 from typing import Any
 
 from .._log import logger
@@ -45,7 +46,7 @@ class Usage:
             slot[0] += count
             slot[1] = max(slot[1], last)
 
-    def summary(self, live_keys: set[str] | None) -> dict[str, Any]:
+    def summary(self, live_keys: Container[str] | None) -> dict[str, Any]:
         """Return a summary record keeping the totals but only the keys still stored (None: all)."""
         keys = self.keys if live_keys is None else {k: v for k, v in self.keys.items() if k in live_keys}
         return {"hits": self.hits, "misses": self.misses, "keys": keys}

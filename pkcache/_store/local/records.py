@@ -13,7 +13,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +162,7 @@ class Records:
             return Usage()
         return Usage.from_lines(lines)
 
-    def compact_usage(self, namespace: str, live_keys: set[str] | None) -> None:
+    def compact_usage(self, namespace: str, live_keys: Container[str] | None) -> None:
         """Fold the usage log into the summary, forgetting entries no longer stored (unless ``live_keys`` is None)."""
         try:
             with self.folders.folder(namespace, create=False) as folder:
@@ -171,7 +171,7 @@ class Records:
             return
 
     @staticmethod
-    def _compact(folder: int, live_keys: set[str] | None) -> None:
+    def _compact(folder: int, live_keys: Container[str] | None) -> None:
         rotated = f"{layout.USAGE_LOG}.{os.getpid()}-{secrets.token_hex(4)}"
         try:
             os.rename(layout.USAGE_LOG, rotated, src_dir_fd=folder, dst_dir_fd=folder)

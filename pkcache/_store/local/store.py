@@ -14,7 +14,7 @@ import json
 import os
 import secrets
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -169,7 +169,7 @@ class DirectoryStore:
     def read_usage(self, namespace: str) -> Usage:
         return self.records.read_usage(namespace)
 
-    def compact_usage(self, namespace: str, live_keys: set[str] | None) -> None:
+    def compact_usage(self, namespace: str, live_keys: Container[str] | None) -> None:
         self.records.compact_usage(namespace, live_keys)
 
     def claim_sweep(self, namespace: str, interval: float) -> bool:

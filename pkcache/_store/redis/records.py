@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Container
 from typing import Any
 
 from ..._log import logger
@@ -70,7 +71,7 @@ class Records:
         summary, log = self.server.run(pipe.execute)
         return Usage.from_lines(([summary] if summary else []) + list(log))
 
-    def compact_usage(self, namespace: str, live_keys: set[str] | None) -> None:
+    def compact_usage(self, namespace: str, live_keys: Container[str] | None) -> None:
         """Fold the usage log into the summary, forgetting entries no longer stored."""
         pipe = self.server.client.pipeline(transaction=True)
         pipe.lrange(self._names.key("ul", namespace), 0, -1)

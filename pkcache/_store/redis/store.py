@@ -22,7 +22,7 @@ treat those as "recompute, warn, carry on" (see ``_redisserver``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from typing import Any
 
 from ..._errors import EntryTooLargeError, InvalidOptionError, StoreError
@@ -175,7 +175,7 @@ class RedisStore:
     def read_usage(self, namespace: str) -> Usage:
         return self.records.read_usage(namespace)
 
-    def compact_usage(self, namespace: str, live_keys: set[str] | None) -> None:
+    def compact_usage(self, namespace: str, live_keys: Container[str] | None) -> None:
         self.records.compact_usage(namespace, live_keys)
 
     def claim_sweep(self, namespace: str, interval: float) -> bool:

@@ -12,7 +12,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 from ..._forks import renew_guard
@@ -101,7 +101,7 @@ class Records:
     def read_usage(self, namespace: str) -> Usage:
         return Usage.from_lines(self._usage_lines(namespace)[0])
 
-    def compact_usage(self, namespace: str, live_keys: set[str] | None) -> None:
+    def compact_usage(self, namespace: str, live_keys: Container[str] | None) -> None:
         """Fold the usage records into the summary, forgetting entries no longer stored."""
         lines, paths = self._usage_lines(namespace)
         if not paths and live_keys is None:

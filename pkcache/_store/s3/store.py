@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -142,7 +142,7 @@ class S3Store:
     def read_usage(self, namespace: str) -> Usage:
         return self.records.read_usage(namespace)
 
-    def compact_usage(self, namespace: str, live_keys: set[str] | None) -> None:
+    def compact_usage(self, namespace: str, live_keys: Container[str] | None) -> None:
         self.records.compact_usage(namespace, live_keys)
 
     def claim_sweep(self, namespace: str, interval: float) -> bool:
