@@ -87,6 +87,19 @@ def test_what_is_left_fits_and_only_lower_priorities_went(policy: Policy, seed: 
         assert len(left) + 1 > max_entries or sum(c.entry.size for c in left) + last.entry.size > max_size
 
 
+@pytest.mark.parametrize("seed", range(30))
+def test_ties_are_broken_by_the_next_field_then_by_listing_order(policy: Policy, seed: int) -> None:
+    rng = random.Random(seed)
+    found = [
+        candidate(i, created=rng.choice([1.0, 2.0, 3.0]), last=rng.choice([0.0, 2.0, 4.0]), hits=rng.randint(0, 2))
+        for i in range(60)
+    ]
+    keep = rng.randint(1, 59)
+    victims = select_victims(found, policy, max_entries=keep, max_size=None)
+    ranked = sorted(range(len(found)), key=lambda at: (policy.priority(found[at]), at))
+    assert [v.entry.key for v in victims] == [found[at].entry.key for at in ranked[: len(found) - keep]]
+
+
 def test_policy_orders() -> None:
     old_hot = candidate(0, created=1, last=50, hits=9)
     new_cold = candidate(1, created=10, last=10, hits=0)

@@ -9,7 +9,9 @@ on columns (``Pool``), so that a prune of a million entries makes no object per 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable
+from itertools import islice
 from typing import NamedTuple, Protocol
 
 from .._store.protocol import EntryStat
@@ -165,11 +167,14 @@ def choose(pool: Pool, policy: Policy, *, max_entries: int | None, max_size: int
     current = [at for at in range(len(sizes)) if at not in aside] if aside else list(range(len(sizes)))
     columns = pool.columns(policy.order)
     first = columns[policy.order[0]]
-    # Stable sorts, last field first: the order of the whole tuple. When the first field
-    # ties nowhere (times of a million entries, as a rule), it alone decides it.
-    distinct = len({first[at] for at in current}) == len(current)
-    for field in (policy.order[:1] if distinct else reversed(policy.order)):
-        current.sort(key=columns[field].__getitem__)
+    # Sorted by the first field; where it ties (seldom, for the times of a million entries),
+    # sorted again by the whole tuple: stable sorts, last field first. Equal in every field,
+    # entries stay in listing order either way.
+    current.sort(key=first.__getitem__)
+    ordered = list(map(first.__getitem__, current))
+    if len(policy.order) > 1 and any(map(operator.eq, ordered, islice(ordered, 1, None))):
+        for field in reversed(policy.order):
+            current.sort(key=columns[field].__getitem__)
     for at in (*stale, *current):
         if within():
             break
