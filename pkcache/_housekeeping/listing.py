@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._log import logger
 from .._reports import EntryInfo, FunctionSummary
+from .._store.protocol import EntryColumns, ListsInColumns
 from .policies import POLICIES, Limits
 
 if TYPE_CHECKING:
@@ -83,17 +84,22 @@ def recorded_limits(record: dict[str, Any], where: str) -> Limits:
 
 
 def summarize(store: Store, function: Function) -> FunctionSummary:
+    """A function's row of ``pkcache list``: from its entries' columns, never an object per entry
+    (a million of them were two thirds of listing a million entries)."""
     usage = store.read_usage(function.namespace)
     current = function.current_version
-    entries = list(store.entries(function.namespace))
-    created = [e.created for e in entries]
+    if isinstance(store, ListsInColumns):
+        columns = store.entry_columns(function.namespace)
+    else:
+        columns = EntryColumns.of(function.namespace, store.entries(function.namespace))
+    versions, created = columns.versions, columns.created
     limits = recorded_limits(function.manifest, function.namespace)
     return FunctionSummary(
         function.name,
         function.namespace,
-        entries=len(entries),
-        size=sum(e.size for e in entries),
-        stale=sum(current is not None and e.version != current for e in entries),
+        entries=len(columns),
+        size=sum(columns.sizes),
+        stale=0 if current is None else len(versions) - versions.count(current),
         newest=max(created, default=None),
         oldest=min(created, default=None),
         hits=usage.hits,
