@@ -7,8 +7,8 @@ whole and before it has its name: whenever its writer is killed, no file pkcache
 lacks its record, and a record whose file never got its name describes an inode that is
 not there. The index never says what exists: a listing does (``census``), and
 ``scandir`` gives each name's inode and type without a ``stat``. The index says only how
-big and how old a listed entry is, and only where the listed inode is the one last
-recorded for its name; an entry with no such record (written before the index, or put
+big and how old a listed entry is, and only where the last record of the listed inode
+is of the listed name; an entry with no such record (written before the index, or put
 there by another program) is ``stat``ed instead. Removals record nothing: a record
 whose file is gone is never listed, and a rewrite drops it. Records are untrusted input:
 an index not wholly in this form is not used at all (every entry is ``stat``ed, and the
