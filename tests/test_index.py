@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import logging
 import os
 import signal
@@ -197,6 +198,29 @@ def test_a_tidy_index_spares_every_stat_and_records_every_entry_once(tmp_path: P
     assert census(store).stated == 0
     assert records_held(store) == 150 + 3
     assert_same(listed(store), stat_truth(tmp_path / "cache"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.binary(min_size=8, max_size=8),
+            st.integers(0, (1 << 256) - 1),
+            st.integers(0, (1 << 64) - 2),
+            st.integers(0, (1 << 62) - 1),
+            st.floats(0, 1e11),
+        ),
+        max_size=30,
+    )
+)
+def test_records_packed_column_by_column_are_the_records_a_writer_makes(
+    entries: list[tuple[bytes, int, int, int, float]],
+) -> None:
+    versions = array.array("Q", [int.from_bytes(version, sys.byteorder) for version, *_ in entries])
+    keys = b"".join(key.to_bytes(32, "big") for _, key, *_ in entries)
+    packed = index.packed(versions, keys, [e[2] for e in entries], [e[3] for e in entries], [e[4] for e in entries])
+    made = [index.stored(version, key_of(key), inode, size, created) for version, key, inode, size, created in entries]
+    assert packed == b"".join(made)
 
 
 def test_a_malformed_index_is_not_used_and_is_rewritten(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ import errno
 import operator
 import os
 import stat
+import sys
+from array import array
 from collections.abc import Callable
 from itertools import repeat
 from pathlib import Path
@@ -43,8 +45,10 @@ class Census:
         self.created: list[float] = []
         self.folders: list[str] = []
         self.temps: list[TempFile] = []
-        self._positions: list[int] = []  # each entry's record in the snapshot (its sentinel: none)
-        self._fresh: dict[int, bytes] = {}  # records of the entries that were stat'ed
+        self._inodes: list[int] = []
+        self._raw_versions = array("Q")  # each entry's version, as the word its record holds
+        self._raw_keys: list[bytes] = []  # each folder's keys, raw, end to end
+        self._stated = 0  # entries whose size and time came from a stat
         self._in_order = 0  # listed entries whose record came right after the one before (``index.in_order``)
 
     def columns(self, *, temps: bool) -> EntryColumns:
@@ -56,7 +60,7 @@ class Census:
 
     @property
     def stated(self) -> int:
-        return len(self._fresh)
+        return self._stated
 
     def worth_rewriting(self) -> bool:
         """True if the index is worth rewriting: not in its form, many entries had no record of their inode,
@@ -72,14 +76,9 @@ class Census:
         return self.stated > max(16, listed // 64) or superseded or scattered
 
     def records(self) -> bytes:
-        """The index of exactly the entries listed: their records kept as they are, or made from a stat."""
-        snapshot = self.snapshot
-        if snapshot is None:
-            return b"".join(self._fresh.values())
-        parts = snapshot.records_at(self._positions)
-        for at, record in self._fresh.items():
-            parts[at] = record
-        return b"".join(parts)
+        """The index of exactly the entries listed, as their records or a stat said, in listing order."""
+        keys = b"".join(self._raw_keys)
+        return index.packed(self._raw_versions, keys, self._inodes, self.sizes, self.created)
 
     # -- listing ---------------------------------------------------------------------------
 
@@ -115,13 +114,12 @@ class Census:
     def _add_entries(self, folder: Path, fd: int, listed: _Listed) -> None:
         version, keys = folder.parent.name, listed.keys
         raw_version = index.raw_name(version)
-        count = len(keys)
+        count, inodes = len(keys), listed.inodes
         if self.snapshot is None:
-            positions, sizes, created, unmatched = [-1] * count, [0] * count, [0.0] * count, list(range(count))
+            sizes, created, unmatched = [0] * count, [0.0] * count, list(range(count))
         else:
-            positions, sizes, created, unmatched, in_order = self.snapshot.match(raw_version, listed.raw, listed.inodes)
+            sizes, created, unmatched, in_order = self.snapshot.match(raw_version, listed.raw, inodes)
             self._in_order += in_order
-        first = len(self.keys)
         gone: list[int] = []
         for at in unmatched:  # no record of this inode: stat it
             try:
@@ -132,20 +130,23 @@ class Census:
             if not stat.S_ISREG(info.st_mode):  # replaced by a link since the listing: not pkcache's
                 gone.append(at)
                 continue
-            sizes[at], created[at] = info.st_size, info.st_mtime
-            record = index.stored(raw_version, keys[at], info.st_ino, info.st_size, info.st_mtime)
-            self._fresh[first + at - len(gone)] = record
+            sizes[at], created[at], inodes[at] = info.st_size, info.st_mtime, info.st_ino
+            self._stated += 1
+        raw = listed.raw
         if gone:
             keep = sorted(set(range(count)) - set(gone))
             keys = [keys[at] for at in keep]
             sizes = [sizes[at] for at in keep]
             created = [created[at] for at in keep]
-            positions = [positions[at] for at in keep]
+            inodes = [inodes[at] for at in keep]
+            raw = bytes.fromhex("".join(keys))
             count = len(keep)
         self.keys += keys
         self.sizes += sizes
         self.created += created
-        self._positions += positions
+        self._inodes += inodes
+        self._raw_keys.append(raw)
+        self._raw_versions += array("Q", [int.from_bytes(raw_version, sys.byteorder)]) * count
         self.versions += repeat(version, count)
         self.folders += repeat(str(folder), count)
 

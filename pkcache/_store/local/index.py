@@ -28,6 +28,7 @@ import operator
 import os
 import struct
 import sys
+from array import array
 from collections.abc import Callable
 from itertools import repeat
 from typing import NamedTuple
@@ -49,6 +50,7 @@ _LARGEST = 1 << 62
 _GROWTH = 1 << 16  # bytes an index grows by at least (910 records), and by an eighth of its size
 _IMPOSSIBLE = (1 << 64) - 1  # an inode no listed file has (st_ino is at most this, and never is)
 _NOTHING = _RECORD.pack(_MAGIC, STORED, bytes(8), bytes(32), _IMPOSSIBLE, 0, 0.0)
+_HEAD = int.from_bytes(_NOTHING[:8], sys.byteorder)  # magic and kind, as a record's first word
 
 
 def stored(version: bytes, key: str, inode: int, size: int, created: float) -> bytes:
@@ -135,11 +137,10 @@ class IndexFile:
 
 
 class Matched(NamedTuple):
-    """Listed entries as an index knows them: each one's record (its position), recorded size and time, the
-    entries (by listing position) with no record of their inode, whose size and time must come from a stat,
-    and how many records came right after the one before them (see ``in_order``)."""
+    """Listed entries as an index knows them: each one's recorded size and time, the entries (by listing
+    position) with no record of their inode, whose size and time must come from a stat, and how many
+    records came right after the one before them (see ``in_order``)."""
 
-    positions: list[int]
     sizes: list[int]
     created: list[float]
     unmatched: list[int]
@@ -209,17 +210,30 @@ class Snapshot:
             unmatched = [at for at, position in enumerate(positions) if self._name(position) != named[at]]
         sizes = list(map(self._sizes.__getitem__, positions))
         created = list(map(self._created.__getitem__, positions))
-        return Matched(positions, sizes, created, unmatched, in_order(positions))
+        return Matched(sizes, created, unmatched, in_order(positions))
 
     def _name(self, position: int) -> bytes:
         """The version and key of the record at ``position`` (the sentinel's: no listed name)."""
         start = position * RECORD_SIZE
         return self._data[start + 8 : start + 48] if position < self.records else b""
 
-    def records_at(self, positions: list[int]) -> list[bytes]:
-        """The raw records at ``positions``, to be kept as they are by a tidy."""
-        data, size = self._data, RECORD_SIZE
-        return [data[at * size : at * size + size] for at in positions]
+
+def packed(versions: array[int], keys: bytes, inodes: list[int], sizes: list[int], created: list[float]) -> bytes:
+    """The records of entries given column by column (keys: their raw bytes end to end), each field copied
+    in as a column, not a record at a time: a rewrite of a million records made from a slice of the old
+    index each took half a second, and as long again to join."""
+    count = len(inodes)
+    out = bytearray(count * RECORD_SIZE)
+    words = memoryview(out).cast("Q")
+    words[0::_WORDS] = array("Q", [_HEAD]) * count
+    words[1::_WORDS] = versions
+    key = memoryview(keys).cast("Q")
+    for at in range(4):
+        words[2 + at :: _WORDS] = key[at::4]
+    words[6::_WORDS] = array("Q", inodes)
+    words[7::_WORDS] = array("Q", sizes)
+    memoryview(out).cast("d")[8::_WORDS] = array("d", created)
+    return bytes(out)
 
 
 def in_order(positions: list[int]) -> int:
