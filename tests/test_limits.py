@@ -303,6 +303,22 @@ def test_sweeps_fold_the_usage_log_of_functions_without_bounds(cache: pkcache.Ca
     assert last > 0
 
 
+def test_a_prune_keeps_the_read_tallies_of_the_entries_it_kept_and_only_those(cache: pkcache.Cache) -> None:
+    load, _ = make(cache)
+    for name in "abcd":
+        load(name)
+    for name in "abcd":  # a tally each, a's the oldest
+        load(name)
+    load.flush_usage()
+    (by_hand,) = [e for e in cache.entries() if e.key == load.cache_key("d")]
+    os.unlink(by_hand.location)  # removed by someone else: its tally has no entry left
+    assert cache.prune(max_entries=2).removed == 1  # a, the least recently read
+    (summary,) = cache.functions()
+    tallies = cache.store.read_usage(summary.namespace).keys
+    assert set(tallies) == {load.cache_key("b"), load.cache_key("c")}
+    assert all(hits == 1 for hits, _ in tallies.values())
+
+
 LARGE_SCOPE = textwrap.dedent(
     """
     import sys, time

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable
-from itertools import islice
+from itertools import chain, islice
 from typing import NamedTuple, Protocol
 
 from .._store.protocol import EntryStat
@@ -175,7 +175,7 @@ def choose(pool: Pool, policy: Policy, *, max_entries: int | None, max_size: int
     if len(policy.order) > 1 and any(map(operator.eq, ordered, islice(ordered, 1, None))):
         for field in reversed(policy.order):
             current.sort(key=columns[field].__getitem__)
-    for at in (*stale, *current):
+    for at in chain(stale, current):
         if within():
             break
         victims.append(at)
