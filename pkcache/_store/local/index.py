@@ -153,8 +153,8 @@ class Snapshot:
     Records are looked up by inode, the number a listing gives for each name, and a
     match must then have the listed name (version and key) too. Ints are hashed as they
     are, where a lookup by name made a new 40-byte object per listed entry, and the keys
-    of a whole folder's matches are compared at once, as one string of bytes (1.3 s
-    against 0.5 s at a million entries, measured).
+    of a whole folder's matches are compared at once, as one string of bytes (reading
+    and matching a million entries: 1.2 s before, 0.85 s, under a profiler).
     """
 
     def __init__(self, data: bytes, epoch: Epoch) -> None:
@@ -191,8 +191,9 @@ class Snapshot:
             return
         self._keys = [data[at : at + 32] for at in range(16, len(data), RECORD_SIZE)]  # the sentinel's too
         # Each inode to the position of its last record (the sentinel's left out). While a
-        # listed file has an inode no other file can get it: a later record of that inode
-        # is of a file never named, or of the same name written anew.
+        # listed file holds an inode no other file can be given it, so the last record of
+        # a listed inode is its file's own, if pkcache wrote the file; one another program
+        # renamed is told by its name.
         self._where = dict(zip(self._inodes, range(count), strict=False))
 
     def match(self, version: bytes, keys: bytes, inodes: list[int]) -> Matched:
