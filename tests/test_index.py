@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import logging
+import math
 import os
 import signal
 import stat
@@ -352,6 +353,19 @@ def test_a_writer_killed_anywhere_leaves_a_listing_the_files_agree_with(tmp_path
         assert_same(listed(store), stat_truth(tmp_path / "cache"))
     store.entry_columns(NS, tidy=True)
     assert_same(listed(store), stat_truth(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("created", [math.nan, math.inf, -1.0, 1e13])
+def test_a_record_of_the_listed_inode_with_an_impossible_time_is_not_believed(tmp_path: Path, created: float) -> None:
+    root = tmp_path / "cache"
+    store = DirectoryStore(root)
+    bucket = store.bucket(NS, V1, MANIFEST)
+    for number in range(3):
+        bucket.write(key_of(number), [b"x" * (number + 1)], created=10.0 + number)
+    records = bytearray(index_bytes(store))
+    records[64 + index.RECORD_SIZE : 72 + index.RECORD_SIZE] = struct.pack("=d", created)  # its inode kept
+    (root / NS / layout.INDEX).write_bytes(records)
+    assert_same(listed(store), stat_truth(root))
 
 
 FIELDS = st.tuples(st.binary(min_size=8, max_size=8), st.integers(0, (1 << 64) - 1), st.integers(0, (1 << 64) - 1))

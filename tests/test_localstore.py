@@ -259,7 +259,9 @@ def test_a_listing_s_entries_are_its_files_named_as_entries(
     made = {n for n in names if _can_name_a_file(n)}
     for name in made:
         (folder / name).write_bytes(b"x")
-    (folder / ("cd" * 32 + ".pkl")).symlink_to(folder / "elsewhere")
+    target = folder.parent.parent / "a-users-file"  # a link to a regular file: is_file() through it is True
+    target.write_bytes(b"precious")
+    (folder / ("cd" * 32 + ".pkl")).symlink_to(target)
     census = Census("ns", None)
     census.add_version(folder.parent, temps=False)
     assert sorted(census.keys) == sorted(layout.key_of(n) for n in made if layout.is_entry_file(n))

@@ -92,7 +92,7 @@ class Listed:
             found = list(map(tallies.get, columns.keys)) if tallies else []
             tallied = list(compress(range(len(found)), found))  # a tally is a non-empty list
             for at in tallied:
-                count, seen = found[at]  # type: ignore[misc]
+                count, seen = found[at]  # type: ignore[misc]  # compress kept tallies only, never None
                 last[at], counts[at] = max(seen, last[at]), int(count)
             self._tallied[which] = {columns.keys[at] for at in tallied}
             last_access += last

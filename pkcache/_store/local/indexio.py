@@ -13,17 +13,23 @@ from .layout import INDEX
 from .ledger import Epoch, Held, Ledger
 
 
-def read_from(fd: int, size: int) -> bytes:
-    """The first ``size`` bytes of an open index (as many as were whole when its size was taken)."""
-    chunks = []
-    offset = 0
-    while offset < size:
-        chunk = os.pread(fd, min(size - offset, 1 << 24), offset)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        offset += len(chunk)
-    return b"".join(chunks)
+def read_from(fd: int, end: int, start: int = 0) -> bytearray:
+    """The bytes ``start`` to ``end`` of an open index (``end``: its size when all of it was whole).
+
+    Read straight into one buffer, which a snapshot then extends in place: a million
+    records (72 MB) joined from pieces, then copied to add one, cost a tenth of a second.
+    """
+    found = bytearray(max(end - start, 0))
+    done = 0
+    with memoryview(found) as view, open(fd, "rb", buffering=0, closefd=False) as file:
+        while done < len(found):
+            file.seek(start + done)
+            got = file.readinto(view[done:])
+            if not got:
+                break
+            done += got
+    del found[done:]  # shorter than the ledger said: what there is
+    return found
 
 
 def read_snapshot(ledger: Ledger, opener: Opener) -> Snapshot:
@@ -43,7 +49,7 @@ def read_snapshot(ledger: Ledger, opener: Opener) -> Snapshot:
 
     fd, length, epoch = ledger.locked(take)
     if fd < 0:
-        return Snapshot(b"", epoch)
+        return Snapshot(bytearray(), epoch)
     try:
         return Snapshot(read_from(fd, length), epoch)
     finally:
@@ -70,7 +76,7 @@ def rewrite(ledger: Ledger, folder: int, snapshot: Snapshot, records: bytes, ope
             tail = b""
         else:
             try:
-                tail = read_from(fd, held.indexed())[snapshot.size :]
+                tail = bytes(read_from(fd, held.indexed(), snapshot.size))
             finally:
                 os.close(fd)
         if tail and not well_formed(tail, len(tail) // RECORD_SIZE):
