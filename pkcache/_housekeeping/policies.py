@@ -171,8 +171,7 @@ def choose(pool: Pool, policy: Policy, *, max_entries: int | None, max_size: int
     # sorted again by the whole tuple: stable sorts, last field first. Equal in every field,
     # entries stay in listing order either way.
     current.sort(key=first.__getitem__)
-    ordered = list(map(first.__getitem__, current))
-    if len(policy.order) > 1 and any(map(operator.eq, ordered, islice(ordered, 1, None))):
+    if len(policy.order) > 1 and _ties(list(map(first.__getitem__, current))):
         for field in reversed(policy.order):
             current.sort(key=columns[field].__getitem__)
     for at in chain(stale, current):
@@ -182,6 +181,11 @@ def choose(pool: Pool, policy: Policy, *, max_entries: int | None, max_size: int
         count -= 1
         size -= sizes[at]
     return victims
+
+
+def _ties(ordered: list[float] | list[int]) -> bool:
+    """True if any two neighbours of a sorted column are equal."""
+    return any(map(operator.eq, ordered, islice(ordered, 1, None)))
 
 
 def select_victims(
